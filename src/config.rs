@@ -1,0 +1,485 @@
+//! Configuration: every parameter of the contract (§2), read from the environment once at start
+//! and parsed into domain types. A bad value becomes a [`ConfigError`] naming the parameter;
+//! `main` prints it on one line and exits 2. Nothing here is re-read later.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use crate::zone::Zone;
+
+/// One row of the parameter table: the single source of `--help` and of the parse defaults.
+pub struct Param {
+    pub name: &'static str,
+    pub default: Option<&'static str>,
+    pub meaning: &'static str,
+}
+
+/// Every parameter, in the order `--help` lists them.
+pub const PARAMS: &[Param] = &[
+    p(
+        "ALGO",
+        Some("HS256"),
+        "signing algorithm: HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA",
+    ),
+    p("SECRET_KEY", Some("secret"), "HMAC secret (HS* only); change it"),
+    p(
+        "SECRET_KEY_FILE",
+        None,
+        "read the HMAC secret from this file instead (trailing newline stripped)",
+    ),
+    p(
+        "ISSUE_DELAY",
+        Some("5"),
+        "seconds to wait before answering /anonymous/ (fractions allowed)",
+    ),
+    p("PORT", Some("8007"), "TCP port, 1-65535"),
+    p("HOST", Some("0.0.0.0"), "bind address (IPv4 or IPv6 literal)"),
+    p(
+        "TIME_ZONE",
+        Some("Europe/Moscow"),
+        "IANA zone for human-readable times (logs, expires_at); never for exp",
+    ),
+    p("TOKEN_TTL", Some("20"), "token lifetime in seconds"),
+    p(
+        "KEY_ROTATION_INTERVAL",
+        Some("21600"),
+        "seconds a signing key stays active (asymmetric ALGO)",
+    ),
+    p(
+        "JWKS_MAX_AGE",
+        Some("300"),
+        "Cache-Control max-age of the JWKS, seconds; below KEY_ROTATION_INTERVAL",
+    ),
+    p(
+        "CLOCK_LEEWAY",
+        Some("60"),
+        "seconds verifiers may accept past exp; retired keys stay published this much longer",
+    ),
+    p("RSA_KEY_BITS", Some("2048"), "RSA modulus size: 2048, 3072 or 4096"),
+    p(
+        "ISSUER",
+        None,
+        "absolute URL; when set, tokens carry iss and discovery is served",
+    ),
+    p("AUDIENCE", None, "when set, tokens carry aud"),
+    p(
+        "MAX_PENDING",
+        Some("10000"),
+        "requests that may wait on ISSUE_DELAY at once; beyond it 503",
+    ),
+    p(
+        "CORS_ALLOWED_ORIGINS",
+        None,
+        "comma-separated origins (or *) allowed to call /anonymous/ from a browser",
+    ),
+];
+
+const fn p(name: &'static str, default: Option<&'static str>, meaning: &'static str) -> Param {
+    Param { name, default, meaning }
+}
+
+/// The HMAC secret. Its `Debug` never shows the bytes, so it cannot leak through a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret([redacted; {} bytes])", self.0.len())
+    }
+}
+
+/// Origins allowed to call `/anonymous/` from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+/// The issuer's configuration, parsed and cross-checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub algorithm: Algorithm,
+    /// Present exactly when `algorithm` is an HMAC algorithm.
+    pub secret: Option<Secret>,
+    pub issue_delay: Duration,
+    pub host: IpAddr,
+    pub port: u16,
+    pub time_zone: Zone,
+    pub token_ttl: Duration,
+    pub key_rotation_interval: Duration,
+    pub jwks_max_age: Duration,
+    pub clock_leeway: Duration,
+    pub rsa_key_bits: usize,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub max_pending: usize,
+    pub cors_allowed_origins: Option<CorsOrigins>,
+}
+
+/// A parameter whose value is refused. `Display` is the one line `main` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub param: &'static str,
+    /// `None` for secrets: their value is never echoed.
+    pub value: Option<String>,
+    pub expected: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(v) => write!(f, "invalid {}={:?}: {}", self.param, v, self.expected),
+            None => write!(f, "invalid {}: {}", self.param, self.expected),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// How many keys (pending + active + retired) the JWKS may hold at most; see
+/// [`Config::max_published_keys`].
+pub const MAX_PUBLISHED_KEYS: u64 = 5;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Parses the parameters that `lookup` returns; absent ones take their defaults.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &'static str| -> Raw {
+            let default = PARAMS.iter().find(|p| p.name == name).and_then(|p| p.default);
+            Raw {
+                name,
+                value: lookup(name).or_else(|| default.map(str::to_owned)),
+            }
+        };
+
+        let algo = get("ALGO");
+        let algorithm = parse_algorithm(algo.text()).ok_or_else(|| {
+            algo.error("expected one of HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA")
+        })?;
+
+        let secret = read_secret(
+            &get("SECRET_KEY"),
+            lookup("SECRET_KEY_FILE"),
+            lookup("SECRET_KEY").is_some(),
+        )?;
+        let issue_delay = get("ISSUE_DELAY").seconds_f64()?;
+        let port = get("PORT").integer::<u16>(1, u16::MAX as u64, "an integer from 1 to 65535")?;
+        let host_raw = get("HOST");
+        let host = host_raw
+            .text()
+            .parse::<IpAddr>()
+            .map_err(|_| host_raw.error("expected an IPv4 or IPv6 address, e.g. 0.0.0.0 or ::"))?;
+        let tz_raw = get("TIME_ZONE");
+        let time_zone = Zone::get(tz_raw.text())
+            .ok_or_else(|| tz_raw.error("expected an IANA time zone name, e.g. Europe/Moscow or UTC"))?;
+        let token_ttl = get("TOKEN_TTL").positive_seconds()?;
+        let rotation_raw = get("KEY_ROTATION_INTERVAL");
+        let key_rotation_interval = rotation_raw.positive_seconds()?;
+        let max_age_raw = get("JWKS_MAX_AGE");
+        let jwks_max_age = max_age_raw.seconds()?;
+        let clock_leeway = get("CLOCK_LEEWAY").seconds()?;
+        let bits_raw = get("RSA_KEY_BITS");
+        let rsa_key_bits = match bits_raw.text() {
+            "2048" => 2048,
+            "3072" => 3072,
+            "4096" => 4096,
+            _ => return Err(bits_raw.error("expected 2048, 3072 or 4096")),
+        };
+        let issuer = get("ISSUER").optional_url()?;
+        let audience = get("AUDIENCE").optional_nonempty()?;
+        let max_pending = get("MAX_PENDING").integer::<usize>(1, 1 << 24, "an integer from 1 to 16777216")?;
+        let cors_allowed_origins = parse_cors(&get("CORS_ALLOWED_ORIGINS"))?;
+
+        if jwks_max_age >= key_rotation_interval {
+            return Err(max_age_raw.error(&format!(
+                "must be below KEY_ROTATION_INTERVAL ({}s), so every key is published at least JWKS_MAX_AGE before it signs",
+                key_rotation_interval.as_secs()
+            )));
+        }
+        let config = Config {
+            algorithm,
+            secret: if is_hmac(algorithm) { Some(secret) } else { None },
+            issue_delay,
+            host,
+            port,
+            time_zone,
+            token_ttl,
+            key_rotation_interval,
+            jwks_max_age,
+            clock_leeway,
+            rsa_key_bits,
+            issuer,
+            audience,
+            max_pending,
+            cors_allowed_origins,
+        };
+        if config.max_published_keys() > MAX_PUBLISHED_KEYS {
+            return Err(rotation_raw.error(&format!(
+                "too short for TOKEN_TTL + CLOCK_LEEWAY ({}s): retired keys would pile up beyond {MAX_PUBLISHED_KEYS} published keys; use at least {}",
+                (config.token_ttl + config.clock_leeway).as_secs(),
+                (config.token_ttl + config.clock_leeway).as_secs().div_ceil(MAX_PUBLISHED_KEYS - 2)
+            )));
+        }
+        Ok(config)
+    }
+
+    /// Whether tokens are signed with an asymmetric key that the JWKS publishes.
+    pub fn is_asymmetric(&self) -> bool {
+        !is_hmac(self.algorithm)
+    }
+
+    /// How long a retired key stays published after its last signature: `TOKEN_TTL +
+    /// CLOCK_LEEWAY`, plus one second because `exp` is rounded to whole seconds.
+    pub fn retention(&self) -> Duration {
+        self.token_ttl + self.clock_leeway + Duration::from_secs(1)
+    }
+
+    /// Upper bound of the JWKS size under this schedule: one pending, one active, and the
+    /// retired keys still within their retention.
+    pub fn max_published_keys(&self) -> u64 {
+        let interval = self.key_rotation_interval.as_secs().max(1);
+        2 + self.retention().as_secs().div_ceil(interval)
+    }
+
+    /// The warning to log at start when the HMAC secret is weak (RFC 7518 §3.2), if it is.
+    pub fn secret_warning(&self) -> Option<String> {
+        let secret = self.secret.as_ref()?;
+        let wanted = hash_len(self.algorithm);
+        if secret.expose() == b"secret" {
+            Some(
+                "SECRET_KEY is the default \"secret\": anyone can forge tokens; set SECRET_KEY or SECRET_KEY_FILE"
+                    .into(),
+            )
+        } else if secret.expose().len() < wanted {
+            Some(format!(
+                "SECRET_KEY is {} bytes, shorter than the {wanted}-byte output of {} (RFC 7518 §3.2)",
+                secret.expose().len(),
+                alg_name(self.algorithm)
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// The JOSE name of an algorithm (`"ES256"`), as in a token header.
+pub fn alg_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::HS256 => "HS256",
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        Algorithm::RS256 => "RS256",
+        Algorithm::RS384 => "RS384",
+        Algorithm::RS512 => "RS512",
+        Algorithm::PS256 => "PS256",
+        Algorithm::PS384 => "PS384",
+        Algorithm::PS512 => "PS512",
+        Algorithm::ES256 => "ES256",
+        Algorithm::ES384 => "ES384",
+        Algorithm::EdDSA => "EdDSA",
+        _ => "unsupported",
+    }
+}
+
+/// Every algorithm `ALGO` accepts.
+pub const ALGORITHMS: [Algorithm; 12] = [
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+fn parse_algorithm(text: &str) -> Option<Algorithm> {
+    ALGORITHMS.into_iter().find(|a| alg_name(*a) == text)
+}
+
+pub fn is_hmac(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+fn hash_len(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    }
+}
+
+fn read_secret(raw: &Raw, file: Option<String>, key_set: bool) -> Result<Secret, ConfigError> {
+    let secret_error = |param, expected: &str| ConfigError {
+        param,
+        value: None,
+        expected: expected.into(),
+    };
+    let bytes = match file {
+        Some(_) if key_set => {
+            return Err(secret_error(
+                "SECRET_KEY_FILE",
+                "set either SECRET_KEY or SECRET_KEY_FILE, not both",
+            ));
+        }
+        Some(path) => {
+            let mut bytes = std::fs::read(&path).map_err(|e| ConfigError {
+                param: "SECRET_KEY_FILE",
+                value: Some(path.clone()),
+                expected: format!("a readable file ({e})"),
+            })?;
+            if bytes.ends_with(b"\n") {
+                bytes.pop();
+                if bytes.ends_with(b"\r") {
+                    bytes.pop();
+                }
+            }
+            if bytes.is_empty() {
+                return Err(ConfigError {
+                    param: "SECRET_KEY_FILE",
+                    value: Some(path),
+                    expected: "a file holding a non-empty secret".into(),
+                });
+            }
+            bytes
+        }
+        None => raw.text().as_bytes().to_vec(),
+    };
+    if bytes.is_empty() {
+        return Err(secret_error("SECRET_KEY", "must not be empty"));
+    }
+    Ok(Secret(bytes))
+}
+
+fn parse_cors(raw: &Raw) -> Result<Option<CorsOrigins>, ConfigError> {
+    let Some(text) = raw.value.as_deref() else {
+        return Ok(None);
+    };
+    let text = text.trim();
+    if text == "*" {
+        return Ok(Some(CorsOrigins::Any));
+    }
+    let origins: Vec<String> = text
+        .split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_owned())
+        .collect();
+    let valid = |o: &String| {
+        (o.starts_with("http://") || o.starts_with("https://"))
+            && o.len() > "https://".len()
+            && !o.contains(char::is_whitespace)
+    };
+    if origins.is_empty() || !origins.iter().all(valid) {
+        return Err(raw.error("expected * or a comma-separated list of origins like https://cusdeb.com"));
+    }
+    Ok(Some(CorsOrigins::List(origins)))
+}
+
+/// A parameter's raw text (or default), with helpers that name it in errors.
+struct Raw {
+    name: &'static str,
+    value: Option<String>,
+}
+
+impl Raw {
+    fn text(&self) -> &str {
+        self.value.as_deref().unwrap_or("")
+    }
+
+    fn error(&self, expected: &str) -> ConfigError {
+        ConfigError {
+            param: self.name,
+            value: self.value.clone(),
+            expected: expected.into(),
+        }
+    }
+
+    fn integer<T: TryFrom<u64>>(&self, min: u64, max: u64, expected: &str) -> Result<T, ConfigError> {
+        let err = || self.error(&format!("expected {expected}"));
+        let n: u64 = self.text().trim().parse().map_err(|_| err())?;
+        if n < min || n > max {
+            return Err(err());
+        }
+        T::try_from(n).map_err(|_| err())
+    }
+
+    fn seconds(&self) -> Result<Duration, ConfigError> {
+        self.integer::<u64>(0, 10 * 365 * 86_400, "a whole number of seconds, 0 or more")
+            .map(Duration::from_secs)
+    }
+
+    fn positive_seconds(&self) -> Result<Duration, ConfigError> {
+        self.integer::<u64>(1, 10 * 365 * 86_400, "a whole number of seconds, 1 or more")
+            .map(Duration::from_secs)
+    }
+
+    fn seconds_f64(&self) -> Result<Duration, ConfigError> {
+        let err = || self.error("expected a non-negative number of seconds, e.g. 5 or 0.25");
+        let n: f64 = self.text().trim().parse().map_err(|_| err())?;
+        if !n.is_finite() || !(0.0..=86_400.0).contains(&n) {
+            return Err(err());
+        }
+        Ok(Duration::from_secs_f64(n))
+    }
+
+    fn optional_nonempty(&self) -> Result<Option<String>, ConfigError> {
+        match self.value.as_deref() {
+            None => Ok(None),
+            Some("") => Err(self.error("expected a non-empty string, or leave it unset")),
+            Some(v) => Ok(Some(v.to_owned())),
+        }
+    }
+
+    fn optional_url(&self) -> Result<Option<String>, ConfigError> {
+        let Some(v) = self.optional_nonempty()? else {
+            return Ok(None);
+        };
+        let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
+        let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+        let ok = matches!(host, Some(h) if !h.is_empty())
+            && !v.contains(['?', '#'])
+            && !v.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !ok {
+            return Err(self.error(
+                "expected an absolute http(s) URL without query or fragment, e.g. https://anonymous.cusdeb.com",
+            ));
+        }
+        Ok(Some(v))
+    }
+}
+
+/// The `--help` text: every parameter with its default.
+pub fn help_text() -> String {
+    let mut out = format!(
+        "cusdeb-anonymous {}\nIssues short-lived anonymous JWTs and publishes the keys that verify them.\n\n\
+         USAGE:\n  cusdeb-anonymous              serve (configured by the environment)\n  \
+         cusdeb-anonymous openapi      print the OpenAPI spec (JSON; --yaml for YAML)\n  \
+         cusdeb-anonymous --help | --version\n\nENVIRONMENT:\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    for p in PARAMS {
+        let default = p.default.map_or("unset".to_owned(), |d| format!("default {d}"));
+        out.push_str(&format!("  {:<22} {} [{}]\n", p.name, p.meaning, default));
+    }
+    out.push_str("\nLogging is filtered with RUST_LOG (default info).\n");
+    out
+}

@@ -1,0 +1,177 @@
+//! One signing key: its parsed signer, its public JWK and RFC 7638 kid, and the encoded JWT
+//! header that every token it signs starts with. Everything a token needs from its key is
+//! computed here once, when the key is made, so minting does no per-token key work.
+//!
+//! Keys are made in-process: ring generates EC and Ed25519 keys; the `rsa` crate generates RSA
+//! keys (ring cannot), which are exported as PKCS#1 DER and loaded into ring, which signs.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters, EllipticCurveKeyType, Jwk,
+    OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, RSAKeyParameters, RSAKeyType, ThumbprintHash,
+};
+use jsonwebtoken::{Algorithm, EncodingKey};
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
+
+use crate::config::{Secret, alg_name};
+use crate::crypto;
+
+/// Why a key could not be made. Carries no key material.
+#[derive(Debug)]
+pub struct KeyError(String);
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "key generation failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// A key that signs tokens, ready to use.
+pub struct SigningKey {
+    alg: Algorithm,
+    /// RFC 7638 SHA-256 thumbprint of the public JWK; `None` for the HMAC secret, which is
+    /// never published.
+    kid: Option<String>,
+    /// `base64url({"alg":…,"typ":"JWT"[,"kid":…]})`: the first segment of every token.
+    header_b64: String,
+    /// The public JWK (`None` for HMAC).
+    jwk: Option<Jwk>,
+    signer: crypto::Signer,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("alg", &alg_name(self.alg))
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// The HMAC key for `alg` (HS256/384/512).
+    pub fn hmac(alg: Algorithm, secret: &Secret) -> Result<SigningKey, KeyError> {
+        let encoding = EncodingKey::from_secret(secret.expose()).map_err(|_| KeyError("empty HMAC secret".into()))?;
+        SigningKey::from_parts(alg, &encoding, None)
+    }
+
+    /// Generates a fresh asymmetric key for `alg`. Blocking: RSA takes up to seconds, so call
+    /// it off the async runtime.
+    pub fn generate(alg: Algorithm, rsa_bits: usize) -> Result<SigningKey, KeyError> {
+        let rng = SystemRandom::new();
+        let fail = |what: &str| KeyError(format!("{}: {what}", alg_name(alg)));
+        let (encoding, params) = match alg {
+            Algorithm::ES256 | Algorithm::ES384 => {
+                let signing = crypto::ecdsa::signing_alg(alg);
+                let pkcs8 = EcdsaKeyPair::generate_pkcs8(signing, &rng).map_err(|_| fail("ring EC generation"))?;
+                let pair = EcdsaKeyPair::from_pkcs8(signing, pkcs8.as_ref(), &rng).map_err(|_| fail("ring EC load"))?;
+                let (x, y) = pair.public_key().as_ref()[1..].split_at(if alg == Algorithm::ES256 { 32 } else { 48 });
+                let params = AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+                    key_type: EllipticCurveKeyType::EC,
+                    curve: if alg == Algorithm::ES256 {
+                        EllipticCurve::P256
+                    } else {
+                        EllipticCurve::P384
+                    },
+                    x: URL_SAFE_NO_PAD.encode(x),
+                    y: URL_SAFE_NO_PAD.encode(y),
+                });
+                (EncodingKey::from_ec_der(pkcs8.as_ref()), params)
+            }
+            Algorithm::EdDSA => {
+                let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| fail("ring Ed25519 generation"))?;
+                let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| fail("ring Ed25519 load"))?;
+                let params = AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+                    key_type: OctetKeyPairType::OctetKeyPair,
+                    curve: EllipticCurve::Ed25519,
+                    x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+                });
+                (EncodingKey::from_ed_der(pkcs8.as_ref()), params)
+            }
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+                return Err(fail("HMAC keys are configured, not generated"));
+            }
+            _ => {
+                use rsa::pkcs1::EncodeRsaPrivateKey;
+                let private =
+                    rsa::PrivateKey::new(&mut getrandom::SysRng, rsa_bits).map_err(|e| fail(&e.to_string()))?;
+                let der = private.to_pkcs1_der().map_err(|e| fail(&e.to_string()))?;
+                let pair = RsaKeyPair::from_der(der.as_bytes()).map_err(|e| fail(&e.to_string()))?;
+                let (n, e) = crypto::rsa::public_components(pair.public_key().as_ref())
+                    .ok_or_else(|| fail("ring RSA public key"))?;
+                let params = AlgorithmParameters::RSA(RSAKeyParameters {
+                    key_type: RSAKeyType::RSA,
+                    n: URL_SAFE_NO_PAD.encode(n),
+                    e: URL_SAFE_NO_PAD.encode(e),
+                });
+                (EncodingKey::from_rsa_der(der.as_bytes()), params)
+            }
+        };
+        SigningKey::from_parts(alg, &encoding, Some(params))
+    }
+
+    /// Builds the signer through our jsonwebtoken provider and, for a public key, its JWK and
+    /// kid. `encoding` (the private key bytes) is dropped, zeroised, by the caller.
+    fn from_parts(
+        alg: Algorithm,
+        encoding: &EncodingKey,
+        public: Option<AlgorithmParameters>,
+    ) -> Result<SigningKey, KeyError> {
+        let signer = crypto::build_signer(alg, encoding).map_err(|e| KeyError(e.to_string()))?;
+        let (kid, jwk) = match public {
+            None => (None, None),
+            Some(params) => {
+                let mut jwk = Jwk {
+                    common: CommonParameters::default(),
+                    algorithm: params,
+                };
+                let kid = jwk
+                    .thumbprint(ThumbprintHash::SHA256)
+                    .map_err(|e| KeyError(e.to_string()))?;
+                jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+                jwk.common.key_algorithm = Some(alg.into());
+                jwk.common.key_id = Some(kid.clone());
+                (Some(kid), Some(jwk))
+            }
+        };
+        let header = match &kid {
+            Some(kid) => format!(r#"{{"alg":"{}","typ":"JWT","kid":"{kid}"}}"#, alg_name(alg)),
+            None => format!(r#"{{"alg":"{}","typ":"JWT"}}"#, alg_name(alg)),
+        };
+        Ok(SigningKey {
+            alg,
+            kid,
+            header_b64: URL_SAFE_NO_PAD.encode(header),
+            jwk,
+            signer,
+        })
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    pub fn jwk(&self) -> Option<&Jwk> {
+        self.jwk.as_ref()
+    }
+
+    /// The encoded header segment (`base64url` of the JOSE header).
+    pub fn header_b64(&self) -> &str {
+        &self.header_b64
+    }
+
+    /// Signs `message` (the `header.payload` signing input).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        self.signer.try_sign(message)
+    }
+}

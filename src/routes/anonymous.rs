@@ -1,0 +1,143 @@
+//! `GET /anonymous/` (and `/anonymous`): the seed's endpoint. Waits `ISSUE_DELAY` without
+//! holding a thread, then answers a fresh token — plain text by default, JSON on request.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem::http::{StatusCode, header};
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi, ResponseContent, Tags};
+use time::OffsetDateTime;
+
+use super::problem::Problem;
+use crate::startup::AppState;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Anonymous access tokens
+    Tokens,
+}
+
+/// The token as JSON (`Accept: application/json`).
+#[derive(Debug, Object)]
+pub struct TokenJson {
+    /// The compact JWT.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds the token is valid for (`TOKEN_TTL`).
+    pub expires_in: u64,
+    /// When it expires, RFC 3339 in the configured `TIME_ZONE`.
+    pub expires_at: String,
+}
+
+#[derive(ResponseContent)]
+pub enum TokenBody {
+    /// The compact JWT (the seed's answer).
+    Text(PlainText<String>),
+    /// The JWT with its lifetime.
+    Json(Json<TokenJson>),
+}
+
+#[derive(ApiResponse)]
+pub enum TokenResponse {
+    /// A fresh token: header `{"alg","typ":"JWT"[,"kid"]}`, payload `{"token_type":"access",
+    /// "exp","jti","user_id":-1[,"iss"][,"aud"]}`.
+    #[oai(status = 200)]
+    Ok(TokenBody, #[oai(header = "Cache-Control")] String),
+    /// Too many requests are waiting on `ISSUE_DELAY` (`MAX_PENDING`), or no signing key is
+    /// active yet; retry after `Retry-After` seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(
+        Json<Problem>,
+        #[oai(header = "Retry-After")] u64,
+        #[oai(header = "Cache-Control")] String,
+    ),
+}
+
+const NO_STORE: &str = "no-store";
+
+pub struct AnonymousApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi(tag = "ApiTags::Tokens")]
+impl AnonymousApi {
+    /// Issue an anonymous access token
+    ///
+    /// Waits `ISSUE_DELAY` seconds, then answers a JWT that CusDeb's API accepts for an
+    /// anonymous user (`user_id` -1). Plain text by default; send `Accept: application/json`
+    /// for the token with its lifetime.
+    ///
+    /// The seed's URL, `/anonymous/` (with the slash), is served identically; OpenAPI paths
+    /// cannot end in a slash in poem-openapi, so the spec names it `/anonymous`.
+    #[oai(path = "/anonymous", method = "get", operation_id = "issue_token")]
+    async fn anonymous(&self, req: &Request) -> TokenResponse {
+        let state = &self.state;
+        let Ok(_permit) = state.pending.try_acquire() else {
+            return unavailable(
+                state.retry_after(),
+                "too many requests are waiting for a token; retry later",
+            );
+        };
+        if !state.config.issue_delay.is_zero() {
+            tokio::time::sleep(state.config.issue_delay).await;
+        }
+        let snapshot = state.ring.load();
+        let Some(key) = snapshot.active() else {
+            return unavailable(1, "no signing key is active yet; retry shortly");
+        };
+        let now = OffsetDateTime::now_utc();
+        let minted = match state.minter.mint(key, now) {
+            Ok(minted) => minted,
+            Err(_) => return unavailable(1, "signing failed; retry shortly"),
+        };
+        let body = if wants_json(req) {
+            let ttl = state.config.token_ttl.as_secs();
+            let expires_at = OffsetDateTime::from_unix_timestamp(minted.exp).unwrap_or(now);
+            TokenBody::Json(Json(TokenJson {
+                access_token: minted.token,
+                token_type: "Bearer".into(),
+                expires_in: ttl,
+                expires_at: state.config.time_zone.rfc3339(expires_at),
+            }))
+        } else {
+            TokenBody::Text(PlainText(minted.token))
+        };
+        TokenResponse::Ok(body, NO_STORE.into())
+    }
+}
+
+fn unavailable(retry_after: u64, detail: &str) -> TokenResponse {
+    TokenResponse::Unavailable(
+        Json(Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail)),
+        retry_after,
+        NO_STORE.into(),
+    )
+}
+
+/// JSON when the client lists `application/json` (with q > 0) ahead of any `text/plain`.
+fn wants_json(req: &Request) -> bool {
+    let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim();
+        let refused = parts.any(|p| {
+            let p = p.trim();
+            p.strip_prefix("q=")
+                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+        });
+        if refused {
+            continue;
+        }
+        if media.eq_ignore_ascii_case("application/json") {
+            return true;
+        }
+        if media.eq_ignore_ascii_case("text/plain") {
+            return false;
+        }
+    }
+    false
+}

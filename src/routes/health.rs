@@ -1,0 +1,106 @@
+//! `/healthz` (the process serves) and `/readyz` (a key is active, with the ring's state).
+
+use std::sync::Arc;
+
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+
+use crate::config::alg_name;
+use crate::keyring::KeyState;
+use crate::startup::AppState;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Probes for orchestrators
+    Operations,
+}
+
+/// One key of the ring.
+#[derive(Debug, Object)]
+pub struct KeyStatus {
+    /// `null` for the HMAC secret, which is never published.
+    pub kid: Option<String>,
+    /// `pending`, `active` or `retired`.
+    pub state: String,
+    /// When it was published (RFC 3339, `TIME_ZONE`).
+    pub published_at: String,
+    /// When it starts or started signing.
+    pub activates_at: String,
+    /// When it leaves the JWKS (retired keys).
+    pub remove_at: Option<String>,
+}
+
+/// The key ring's state.
+#[derive(Debug, Object)]
+pub struct Readiness {
+    /// Whether a signing key is active.
+    pub ready: bool,
+    /// `ALGO`.
+    pub algorithm: String,
+    /// kid of the key signing now.
+    pub active_kid: Option<String>,
+    /// kid of the pending key that signs next.
+    pub next_kid: Option<String>,
+    /// When the pending key takes over (RFC 3339, `TIME_ZONE`).
+    pub next_rotation: Option<String>,
+    pub keys: Vec<KeyStatus>,
+}
+
+#[derive(ApiResponse)]
+pub enum ReadyResponse {
+    /// A signing key is active: tokens can be issued.
+    #[oai(status = 200)]
+    Ready(Json<Readiness>),
+    /// No signing key yet (asymmetric keys are still being generated).
+    #[oai(status = 503)]
+    NotReady(Json<Readiness>),
+}
+
+pub struct HealthApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi(tag = "ApiTags::Operations")]
+impl HealthApi {
+    /// Liveness: 200 while the process serves
+    #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
+    async fn healthz(&self) -> PlainText<&'static str> {
+        PlainText("ok")
+    }
+
+    /// Readiness: 200 once a signing key is active
+    #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
+    async fn readyz(&self) -> ReadyResponse {
+        let snapshot = self.state.ring.load();
+        let zone = &self.state.config.time_zone;
+        let pending = snapshot.pending();
+        let body = Readiness {
+            ready: snapshot.active().is_some(),
+            algorithm: alg_name(self.state.config.algorithm).into(),
+            active_kid: snapshot.active().and_then(|k| k.kid().map(str::to_owned)),
+            next_kid: pending.and_then(|k| k.key.kid().map(str::to_owned)),
+            next_rotation: pending.map(|k| zone.rfc3339(k.activates_at)),
+            keys: snapshot
+                .keys()
+                .iter()
+                .map(|k| KeyStatus {
+                    kid: k.key.kid().map(str::to_owned),
+                    state: match k.state {
+                        KeyState::Pending => "pending",
+                        KeyState::Active => "active",
+                        KeyState::Retired => "retired",
+                    }
+                    .into(),
+                    published_at: zone.rfc3339(k.published_at),
+                    activates_at: zone.rfc3339(k.activates_at),
+                    remove_at: k.remove_at.map(|t| zone.rfc3339(t)),
+                })
+                .collect(),
+        };
+        if body.ready {
+            ReadyResponse::Ready(Json(body))
+        } else {
+            ReadyResponse::NotReady(Json(body))
+        }
+    }
+}

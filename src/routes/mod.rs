@@ -1,0 +1,103 @@
+//! The HTTP surface: the OpenAPI-described operations, the spec and Swagger UI, and the one
+//! middleware at the edge that logs each request, applies CORS to `/anonymous/`, and turns
+//! router errors (404, 405) into problem details.
+
+pub mod anonymous;
+pub mod health;
+pub mod problem;
+pub mod wellknown;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem_openapi::OpenApiService;
+
+use crate::config::CorsOrigins;
+use crate::startup::AppState;
+
+pub type Apis = (anonymous::AnonymousApi, wellknown::WellKnownApi, health::HealthApi);
+
+/// The OpenAPI service: operations plus the document describing them.
+pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
+    let apis = (
+        anonymous::AnonymousApi { state: state.clone() },
+        wellknown::WellKnownApi { state: state.clone() },
+        health::HealthApi { state: state.clone() },
+    );
+    OpenApiService::new(apis, "CusDeb Anonymous", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Issues short-lived anonymous JWTs for CusDeb (`GET /anonymous/`) and publishes the \
+             public keys that verify them (`/.well-known/jwks.json`).",
+        )
+        .license(poem_openapi::LicenseObject::new("Apache-2.0").identifier("Apache-2.0"))
+}
+
+/// The whole application endpoint.
+pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
+    let api = api_service(&state);
+    let route = Route::new()
+        .at("/openapi.json", api.spec_endpoint())
+        .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .nest("/docs", api.swagger_ui())
+        .nest_no_strip("/", api);
+    route.around(move |ep, req| edge(ep, req, state.clone()))
+}
+
+async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -> poem::Result<Response> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let is_anonymous = path == "/anonymous/" || path == "/anonymous";
+    if path == "/anonymous/" {
+        // The seed's URL; poem-openapi registers the operation without the trailing slash.
+        *req.uri_mut() = poem::http::Uri::from_static("/anonymous");
+    }
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let allowed_origin = if is_anonymous {
+        allowed_origin(&state, origin.as_ref())
+    } else {
+        None
+    };
+
+    let mut resp = if method == Method::OPTIONS && is_anonymous && allowed_origin.is_some() {
+        // CORS preflight for /anonymous/.
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        let headers = resp.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET"));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("accept"));
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        resp
+    } else {
+        match ep.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => problem::from_error(&err),
+        }
+    };
+    if let Some(value) = allowed_origin {
+        resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        resp.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        latency_us = start.elapsed().as_micros() as u64,
+        "request"
+    );
+    Ok(resp)
+}
+
+/// The `Access-Control-Allow-Origin` value for a request from `origin`, if CORS allows it.
+fn allowed_origin(state: &AppState, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
+    match state.config.cors_allowed_origins.as_ref()? {
+        CorsOrigins::Any => Some(HeaderValue::from_static("*")),
+        CorsOrigins::List(list) => {
+            let origin = origin?;
+            let text = origin.to_str().ok()?;
+            list.iter().any(|o| o == text).then(|| origin.clone())
+        }
+    }
+}

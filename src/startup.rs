@@ -1,0 +1,166 @@
+//! Building and running the application: the shared state, the listener, the rotation task,
+//! the server and its graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::Server;
+use poem::listener::TcpAcceptor;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::{Config, alg_name};
+use crate::keyring::{KeyRing, Schedule, Snapshot};
+use crate::keys::{KeyError, SigningKey};
+use crate::rotation::{self, Generator};
+use crate::routes;
+use crate::token::Minter;
+
+/// What every handler shares. Built once; the key ring inside changes by snapshot swaps.
+pub struct AppState {
+    pub config: Config,
+    pub ring: Arc<KeyRing>,
+    pub minter: Minter,
+    /// Permits for requests waiting on `ISSUE_DELAY`; `MAX_PENDING` of them.
+    pub pending: Semaphore,
+    /// `public, max-age=JWKS_MAX_AGE`, formatted once.
+    pub jwks_cache_control: String,
+}
+
+impl AppState {
+    /// Builds the state. Under HS* the ring holds the secret and is ready at once; under an
+    /// asymmetric ALGO it starts empty and the rotation task fills it.
+    pub fn new(config: Config) -> Result<AppState, KeyError> {
+        let schedule = Schedule {
+            interval: config.key_rotation_interval,
+            retention: config.retention(),
+        };
+        let snapshot = match &config.secret {
+            Some(secret) => Snapshot::fixed(SigningKey::hmac(config.algorithm, secret)?, OffsetDateTime::now_utc()),
+            None => Snapshot::empty(),
+        };
+        Ok(AppState {
+            ring: Arc::new(KeyRing::new(snapshot, schedule)),
+            minter: Minter::new(
+                config.token_ttl.as_secs(),
+                config.issuer.as_deref(),
+                config.audience.as_deref(),
+            ),
+            pending: Semaphore::new(config.max_pending),
+            jwks_cache_control: format!("public, max-age={}", config.jwks_max_age.as_secs()),
+            config,
+        })
+    }
+
+    /// `Retry-After` for a shed request: about one `ISSUE_DELAY`, at least a second.
+    pub fn retry_after(&self) -> u64 {
+        self.config.issue_delay.as_secs_f64().ceil().max(1.0) as u64
+    }
+}
+
+/// A bound, not yet running, issuer.
+pub struct Application {
+    listener: TcpListener,
+    state: Arc<AppState>,
+    generator: Generator,
+}
+
+impl Application {
+    /// Binds `HOST:PORT` from the configuration.
+    pub async fn build(config: Config) -> std::io::Result<Application> {
+        let listener = TcpListener::bind((config.host, config.port)).await?;
+        Application::with_listener(config, listener)
+    }
+
+    /// Uses an already-bound listener (tests bind `127.0.0.1:0`).
+    pub fn with_listener(config: Config, listener: TcpListener) -> std::io::Result<Application> {
+        let generator = rotation::generator(config.rsa_key_bits);
+        let state = AppState::new(config).map_err(std::io::Error::other)?;
+        Ok(Application {
+            listener,
+            state: Arc::new(state),
+            generator,
+        })
+    }
+
+    /// Replaces the key generator (tests inject failures).
+    pub fn with_generator(mut self, generator: Generator) -> Application {
+        self.generator = generator;
+        self
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests (those
+    /// waiting on `ISSUE_DELAY` included) finish, and returns.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let Application {
+            listener,
+            state,
+            generator,
+        } = self;
+        let config = &state.config;
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            algorithm = alg_name(config.algorithm),
+            time_zone = config.time_zone.name(),
+            token_ttl = config.token_ttl.as_secs(),
+            issue_delay = config.issue_delay.as_secs_f64(),
+            "cusdeb-anonymous starting"
+        );
+        if let Some(warning) = config.secret_warning() {
+            tracing::warn!("{warning}");
+        }
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let rotation = config
+            .is_asymmetric()
+            .then(|| tokio::spawn(rotation::run(state.ring.clone(), config.algorithm, generator, stop_rx)));
+        // Connections idle this long are closed: long enough for a request waiting on
+        // ISSUE_DELAY, short enough that clients that never finish their headers go away.
+        let idle = config.issue_delay + Duration::from_secs(30);
+        let drain = config.issue_delay + Duration::from_secs(10);
+        let acceptor = TcpAcceptor::from_tokio(listener)?;
+        let result = Server::new_with_acceptor(acceptor)
+            .idle_timeout(idle)
+            .run_with_graceful_shutdown(routes::app(state.clone()), shutdown, Some(drain))
+            .await;
+        let _ = stop_tx.send(true);
+        if let Some(task) = rotation {
+            let _ = task.await;
+        }
+        tracing::info!("cusdeb-anonymous stopped");
+        result
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; draining in-flight requests");
+}
