@@ -32,6 +32,13 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+impl KeyError {
+    /// A failure that tests inject into key generation.
+    pub fn injected() -> KeyError {
+        KeyError("injected failure".into())
+    }
+}
+
 /// A key that signs tokens, ready to use.
 pub struct SigningKey {
     alg: Algorithm,

@@ -24,24 +24,58 @@ pub fn generator(rsa_bits: usize) -> Generator {
     Arc::new(move |alg| SigningKey::generate(alg, rsa_bits))
 }
 
+/// Where the rotation task reads the time. `System` in production; `Tokio` follows tokio's
+/// clock from a fixed wall-clock start, so a test with a paused clock drives rotation.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    Tokio {
+        start: OffsetDateTime,
+        at: tokio::time::Instant,
+    },
+}
+
+impl Clock {
+    /// A clock that reads `start` now and then moves with tokio's (possibly paused) clock.
+    pub fn tokio(start: OffsetDateTime) -> Clock {
+        Clock::Tokio {
+            start,
+            at: tokio::time::Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        match self {
+            Clock::System => OffsetDateTime::now_utc(),
+            Clock::Tokio { start, at } => *start + at.elapsed(),
+        }
+    }
+}
+
 const RETRY_MIN: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Runs until `shutdown` turns true.
-pub async fn run(ring: Arc<KeyRing>, alg: Algorithm, generate: Generator, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    ring: Arc<KeyRing>,
+    alg: Algorithm,
+    generate: Generator,
+    clock: Clock,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut retry = RETRY_MIN;
     loop {
-        if let Some(snapshot) = ring.advance(OffsetDateTime::now_utc()) {
-            log_transitions(&snapshot);
+        if let Some(snapshot) = ring.advance(clock.now()) {
+            log_ring(&snapshot);
         }
-        let mut wait = ring.load().next_event().map(until);
+        let mut wait = ring.load().next_event().map(|t| until(t, clock.now()));
         if ring.load().wants_key() {
             let generate = generate.clone();
             match tokio::task::spawn_blocking(move || generate(alg)).await {
                 Ok(Ok(key)) => {
                     retry = RETRY_MIN;
-                    let snapshot = ring.insert(key, OffsetDateTime::now_utc());
-                    log_transitions(&snapshot);
+                    let snapshot = ring.insert(key, clock.now());
+                    log_ring(&snapshot);
                     continue;
                 }
                 Ok(Err(e)) => {
@@ -66,12 +100,12 @@ pub async fn run(ring: Arc<KeyRing>, alg: Algorithm, generate: Generator, mut sh
 }
 
 /// Time from now until `t` (zero if past), plus a millisecond so we wake after it, not before.
-fn until(t: OffsetDateTime) -> Duration {
-    let delta = t - OffsetDateTime::now_utc();
+fn until(t: OffsetDateTime, now: OffsetDateTime) -> Duration {
+    let delta = t - now;
     Duration::try_from(delta).unwrap_or(Duration::ZERO) + Duration::from_millis(1)
 }
 
-fn log_transitions(snapshot: &Snapshot) {
+fn log_ring(snapshot: &Snapshot) {
     for k in snapshot.keys() {
         let kid = k.key.kid().unwrap_or("-");
         let alg = alg_name(k.key.algorithm());
@@ -82,5 +116,65 @@ fn log_transitions(snapshot: &Snapshot) {
             }
             KeyState::Retired => tracing::info!(kid, algorithm = alg, remove_at = ?k.remove_at, "key retired"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::keyring::{Schedule, Snapshot};
+
+    /// The task, on tokio's paused clock: generation failures are retried while nothing
+    /// signs yet, then keys rotate on schedule and retired keys are removed.
+    #[tokio::test(start_paused = true)]
+    async fn rotates_on_schedule_and_retries_failed_generation() {
+        crate::crypto::install();
+        let schedule = Schedule {
+            interval: Duration::from_secs(60),
+            retention: Duration::from_secs(20),
+        };
+        let ring = Arc::new(KeyRing::new(Snapshot::empty(), schedule));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let generate: Generator = Arc::new(move |alg| {
+            if counter.fetch_add(1, Ordering::SeqCst) < 2 {
+                return Err(KeyError::injected());
+            }
+            SigningKey::generate(alg, 2048)
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let clock = Clock::tokio(OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap());
+        let task = tokio::spawn(run(ring.clone(), Algorithm::ES256, generate, clock, stop_rx));
+
+        // Two failures (retried after 250 ms, then 500 ms), then the first key and a pending one.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(ring.load().active().is_none());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let first = ring.load_full();
+        let a = first.active().expect("active after retries").kid().unwrap().to_owned();
+        let b = first.pending().expect("pending").key.kid().unwrap().to_owned();
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+
+        // One interval later B signs, A is retired, C is pending.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let second = ring.load_full();
+        assert_eq!(second.active().unwrap().kid(), Some(b.as_str()));
+        assert!(
+            second
+                .keys()
+                .iter()
+                .any(|k| k.key.kid() == Some(a.as_str()) && k.state == KeyState::Retired)
+        );
+        assert!(second.pending().is_some());
+
+        // After the retention A is gone.
+        tokio::time::sleep(Duration::from_secs(21)).await;
+        assert!(ring.load().keys().iter().all(|k| k.key.kid() != Some(a.as_str())));
+        assert_eq!(ring.load().keys().len(), 2);
+
+        stop.send(true).unwrap();
+        task.await.unwrap();
     }
 }

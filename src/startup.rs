@@ -121,9 +121,15 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let (stop_tx, stop_rx) = watch::channel(false);
-        let rotation = config
-            .is_asymmetric()
-            .then(|| tokio::spawn(rotation::run(state.ring.clone(), config.algorithm, generator, stop_rx)));
+        let rotation = config.is_asymmetric().then(|| {
+            tokio::spawn(rotation::run(
+                state.ring.clone(),
+                config.algorithm,
+                generator,
+                rotation::Clock::System,
+                stop_rx,
+            ))
+        });
         // Connections idle this long are closed: long enough for a request waiting on
         // ISSUE_DELAY, short enough that clients that never finish their headers go away.
         let idle = config.issue_delay + Duration::from_secs(30);

@@ -128,3 +128,6 @@ fn sig_error(_: ring::error::Unspecified) -> signature::Error {
 fn wrong_family() -> Error {
     ErrorKind::InvalidKeyFormat.into()
 }
+
+#[cfg(test)]
+mod vectors;
