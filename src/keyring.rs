@@ -164,7 +164,7 @@ impl Snapshot {
         let keys = self
             .keys
             .iter()
-            .filter(|k| !k.remove_at.is_some_and(|t| t <= now))
+            .filter(|k| k.remove_at.is_none_or(|t| t > now))
             .map(|k| {
                 let mut k = k.clone();
                 match k.state {

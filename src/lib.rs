@@ -11,7 +11,7 @@
 //! - [`token`]: minting the seed's claims with the active key.
 //! - [`routes`]: the HTTP operations (poem-openapi), the spec, Swagger UI, the edge middleware.
 //! - [`startup`]: `Application::build` → `run_until_stopped`.
-//! - [`telemetry`]: logging.
+//! - [`telemetry`]: logging to stderr.
 
 pub mod config;
 pub mod crypto;

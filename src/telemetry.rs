@@ -36,6 +36,7 @@ pub fn init(zone: &Zone) {
         .with_env_filter(filter)
         .with_timer(ZoneTimer(zone.clone()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }

@@ -1,0 +1,111 @@
+//! `spawn_app`: an `Application` on 127.0.0.1:0 with the given environment.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cusdeb_anonymous::config::Config;
+use cusdeb_anonymous::rotation::Generator;
+use cusdeb_anonymous::startup::{AppState, Application};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub state: Arc<AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+/// Parses `env` over test defaults (no delay, loopback) into a configuration.
+pub fn config(env: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = [("ISSUE_DELAY", "0"), ("HOST", "127.0.0.1"), ("SECRET_KEY", TEST_SECRET)]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    for (k, v) in env {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration is valid")
+}
+
+pub const TEST_SECRET: &str = "a-test-secret-of-more-than-64-bytes-so-no-warning-is-logged-for-HS512";
+
+pub async fn spawn_app(env: &[(&str, &str)]) -> TestApp {
+    spawn_app_with(env, None).await
+}
+
+pub async fn spawn_app_with(env: &[(&str, &str)], generator: Option<Generator>) -> TestApp {
+    cusdeb_anonymous::crypto::install();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut app = Application::with_listener(config(env), listener).unwrap();
+    if let Some(generator) = generator {
+        app = app.with_generator(generator);
+    }
+    let addr = app.local_addr().unwrap();
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    TestApp {
+        addr,
+        client,
+        state,
+        stop: Some(stop),
+        server,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request failed")
+    }
+
+    /// A token from `/anonymous/`, asserting the 200.
+    pub async fn token(&self) -> String {
+        let resp = self.get("/anonymous/").await;
+        assert_eq!(resp.status(), 200);
+        resp.text().await.unwrap()
+    }
+
+    /// Waits (at most 60 s, polling) until `/readyz` answers 200.
+    pub async fn wait_ready(&self) {
+        for _ in 0..600 {
+            if self.get("/readyz").await.status() == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("not ready within 60 s");
+    }
+
+    /// Triggers graceful shutdown; `join` then waits for the server to return.
+    pub fn trigger_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    pub async fn join(self) -> std::io::Result<()> {
+        self.server.await.unwrap()
+    }
+}
+
+/// Unix time now, seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}

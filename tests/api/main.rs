@@ -1,0 +1,11 @@
+//! The one integration-test binary: the issuer over real HTTP on port 0, and the real binary
+//! for what only a process shows (exit codes, signals).
+
+mod cli;
+mod delay;
+mod helpers;
+mod http;
+mod keys;
+mod rotation;
+mod tokens;
+mod verify;
