@@ -17,8 +17,9 @@ enum ApiTags {
 
 /// One key of the ring.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct KeyStatus {
-    /// `null` for the HMAC secret, which is never published.
+    /// Absent for the HMAC secret, which is never published.
     pub kid: Option<String>,
     /// `pending`, `active` or `retired`.
     pub state: String,
@@ -32,6 +33,7 @@ pub struct KeyStatus {
 
 /// The key ring's state.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Readiness {
     /// Whether a signing key is active.
     pub ready: bool,
