@@ -13,7 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let alg: Algorithm = name.parse()?;
     let secret = Secret::new(b"an example secret, at least 64 bytes long so HS512 is happy too.".to_vec());
 
-    let key = if is_hmac(alg) { SigningKey::hmac(alg, &secret)? } else { SigningKey::generate(alg, 2048)? };
+    let key = if is_hmac(alg) {
+        SigningKey::hmac(alg, &secret)?
+    } else {
+        SigningKey::generate(alg, 2048)?
+    };
     let minter = Minter::new(20, Some("https://anonymous.example"), None);
     let minted = minter.mint(&key, time::OffsetDateTime::now_utc())?;
     println!("token:  {}", minted.token);

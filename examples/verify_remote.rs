@@ -19,15 +19,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let issuer = args.next();
     let audience = args.next();
 
-    let token = reqwest::get(format!("{base}/anonymous/")).await?.error_for_status()?.text().await?;
-    let jwks: JwkSet = reqwest::get(format!("{base}/.well-known/jwks.json")).await?.json().await?;
+    let token = reqwest::get(format!("{base}/anonymous/"))
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let jwks: JwkSet = reqwest::get(format!("{base}/.well-known/jwks.json"))
+        .await?
+        .json()
+        .await?;
 
     let header = decode_header(&token)?;
     if header.alg != allowed {
         return Err(format!("token algorithm {:?} is not the allowed {allowed:?}", header.alg).into());
     }
     let kid = header.kid.ok_or("token has no kid")?;
-    let jwk = jwks.find(&kid).ok_or_else(|| format!("kid {kid} is not in the JWKS (refetch and retry once)"))?;
+    let jwk = jwks
+        .find(&kid)
+        .ok_or_else(|| format!("kid {kid} is not in the JWKS (refetch and retry once)"))?;
 
     let mut validation = Validation::new(allowed);
     validation.leeway = 60;

@@ -77,7 +77,8 @@ async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -
     };
     if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
         // Every resource here is read-only (RFC 9110 §15.5.6 wants the list).
-        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     }
     if let Some(value) = allowed_origin {
         resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);

@@ -1,0 +1,118 @@
+//! In-process costs: minting a token per algorithm next to one bare ring signature of the same
+//! input (the floor minting cannot beat), building a JWKS snapshot, and the JSON payload alone.
+//!
+//! `cargo bench --bench mint`; read the mint/ring ratio per algorithm from one run.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use cusdeb_anonymous::config::{Secret, alg_name, is_hmac};
+use cusdeb_anonymous::keyring::{Schedule, Snapshot};
+use cusdeb_anonymous::keys::SigningKey;
+use cusdeb_anonymous::token::Minter;
+use jsonwebtoken::Algorithm;
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
+use time::OffsetDateTime;
+
+const ALGS: [Algorithm; 6] = [
+    Algorithm::HS256,
+    Algorithm::ES256,
+    Algorithm::EdDSA,
+    Algorithm::RS256,
+    Algorithm::PS256,
+    Algorithm::ES384,
+];
+
+/// A bare ring signer for `alg`, built once, signing `msg`: what one signature costs.
+fn bare_ring(alg: Algorithm) -> Box<dyn Fn(&[u8]) -> usize> {
+    let rng = SystemRandom::new();
+    match alg {
+        Algorithm::HS256 => {
+            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[7u8; 32]);
+            Box::new(move |m| ring::hmac::sign(&key, m).as_ref().len())
+        }
+        Algorithm::ES256 | Algorithm::ES384 => {
+            let a = if alg == Algorithm::ES256 {
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+            } else {
+                &signature::ECDSA_P384_SHA384_FIXED_SIGNING
+            };
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(a, &rng).unwrap();
+            let pair = EcdsaKeyPair::from_pkcs8(a, pkcs8.as_ref(), &rng).unwrap();
+            Box::new(move |m| pair.sign(&rng, m).unwrap().as_ref().len())
+        }
+        Algorithm::EdDSA => {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+            let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+            Box::new(move |m| pair.sign(m).as_ref().len())
+        }
+        _ => {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            let der = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048)
+                .unwrap()
+                .to_pkcs1_der()
+                .unwrap();
+            let pair = RsaKeyPair::from_der(der.as_bytes()).unwrap();
+            let enc: &'static dyn signature::RsaEncoding = if alg == Algorithm::PS256 {
+                &signature::RSA_PSS_SHA256
+            } else {
+                &signature::RSA_PKCS1_SHA256
+            };
+            Box::new(move |m| {
+                let mut out = vec![0; pair.public().modulus_len()];
+                pair.sign(enc, &rng, m, &mut out).unwrap();
+                out.len()
+            })
+        }
+    }
+}
+
+fn mint(c: &mut Criterion) {
+    cusdeb_anonymous::crypto::install();
+    let minter = Minter::new(20, None, None);
+    let now = OffsetDateTime::now_utc();
+    let secret = Secret::new(vec![7u8; 32]);
+    for alg in ALGS {
+        let key = if is_hmac(alg) {
+            SigningKey::hmac(alg, &secret).unwrap()
+        } else {
+            SigningKey::generate(alg, 2048).unwrap()
+        };
+        // The same length of signing input a real token has.
+        let input = minter
+            .mint(&key, now)
+            .unwrap()
+            .token
+            .rsplit_once('.')
+            .unwrap()
+            .0
+            .to_owned();
+        let bare = bare_ring(alg);
+        let mut group = c.benchmark_group(alg_name(alg));
+        group
+            .measurement_time(Duration::from_secs(3))
+            .warm_up_time(Duration::from_millis(500));
+        group.bench_function("ring signature", |b| b.iter(|| bare(black_box(input.as_bytes()))));
+        group.bench_function("mint", |b| b.iter(|| minter.mint(black_box(&key), now).unwrap()));
+        group.finish();
+    }
+}
+
+fn snapshot(c: &mut Criterion) {
+    cusdeb_anonymous::crypto::install();
+    let schedule = Schedule {
+        interval: Duration::from_secs(60),
+        retention: Duration::from_secs(30),
+    };
+    let now = OffsetDateTime::now_utc();
+    let s = Snapshot::empty().with_new_key(SigningKey::generate(Algorithm::ES256, 2048).unwrap(), now, &schedule);
+    let key = || SigningKey::generate(Algorithm::ES256, 2048).unwrap();
+    c.bench_function("jwks snapshot build (ES256, 2 keys, incl. key generation)", |b| {
+        b.iter(|| s.with_new_key(key(), now, &schedule))
+    });
+}
+
+criterion_group!(benches, mint, snapshot);
+criterion_main!(benches);
