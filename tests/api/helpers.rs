@@ -72,6 +72,16 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("request failed")
     }
 
+    /// `GET path` with one request header.
+    pub async fn get_with(&self, path: &str, name: &str, value: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(name, value)
+            .send()
+            .await
+            .expect("request failed")
+    }
+
     /// A token from `/anonymous/`, asserting the 200.
     pub async fn token(&self) -> String {
         let resp = self.get("/anonymous/").await;

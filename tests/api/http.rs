@@ -98,11 +98,11 @@ async fn health_and_readiness_under_hmac() {
 #[tokio::test]
 async fn cors_only_for_configured_origins() {
     let app = spawn_app(&[("CORS_ALLOWED_ORIGINS", "https://cusdeb.com, https://app.cusdeb.test")]).await;
-    let get = |origin: &'static str| app.client.get(app.url("/anonymous/")).header("Origin", origin).send();
-    let ok = get("https://cusdeb.com").await.unwrap();
+    let get = |origin: &'static str| app.get_with("/anonymous/", "Origin", origin);
+    let ok = get("https://cusdeb.com").await;
     assert_eq!(ok.headers()["access-control-allow-origin"], "https://cusdeb.com");
     assert!(ok.headers().get_all("vary").iter().any(|v| v == "Origin"));
-    let other = get("https://evil.test").await.unwrap();
+    let other = get("https://evil.test").await;
     assert_eq!(other.status(), 200);
     assert!(other.headers().get("access-control-allow-origin").is_none());
     let preflight = app
@@ -118,13 +118,7 @@ async fn cors_only_for_configured_origins() {
 
     // Unset: no CORS headers on /anonymous/, but the JWKS is always public.
     let plain = spawn_app(&[]).await;
-    let resp = plain
-        .client
-        .get(plain.url("/anonymous/"))
-        .header("Origin", "https://cusdeb.com")
-        .send()
-        .await
-        .unwrap();
+    let resp = plain.get_with("/anonymous/", "Origin", "https://cusdeb.com").await;
     assert!(resp.headers().get("access-control-allow-origin").is_none());
     assert_eq!(
         plain.get("/.well-known/jwks.json").await.headers()["access-control-allow-origin"],

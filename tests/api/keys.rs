@@ -124,25 +124,15 @@ async fn jwks_caching_headers_etag_and_304() {
         format!("W/{etag}"),
         "*".to_owned(),
     ] {
-        let resp = app
-            .client
-            .get(app.url("/.well-known/jwks.json"))
-            .header("If-None-Match", &inm)
-            .send()
-            .await
-            .unwrap();
+        let resp = app.get_with("/.well-known/jwks.json", "If-None-Match", &inm).await;
         assert_eq!(resp.status(), 304, "If-None-Match: {inm}");
         assert_eq!(resp.headers()["etag"], etag.as_str());
         assert_eq!(resp.headers()["cache-control"], "public, max-age=120");
         assert!(resp.bytes().await.unwrap().is_empty());
     }
     let resp = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .header("If-None-Match", "\"stale\"")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/.well-known/jwks.json", "If-None-Match", "\"stale\"")
+        .await;
     assert_eq!(resp.status(), 200);
 
     // Under HS* the JWKS is empty: the secret is never published.

@@ -72,13 +72,7 @@ async fn jsonwebtoken_with_our_provider_accepts_the_token() {
 #[tokio::test]
 async fn json_form_on_request() {
     let app = spawn_app(&[("TIME_ZONE", "Asia/Kathmandu"), ("TOKEN_TTL", "30")]).await;
-    let resp = app
-        .client
-        .get(app.url("/anonymous/"))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get_with("/anonymous/", "Accept", "application/json").await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     assert!(
@@ -110,13 +104,7 @@ async fn json_form_on_request() {
         "*/*",
         "application/json;q=0, text/plain",
     ] {
-        let resp = app
-            .client
-            .get(app.url("/anonymous/"))
-            .header("Accept", accept)
-            .send()
-            .await
-            .unwrap();
+        let resp = app.get_with("/anonymous/", "Accept", accept).await;
         assert!(
             resp.headers()["content-type"]
                 .to_str()
