@@ -75,6 +75,11 @@ pub const PARAMS: &[Param] = &[
         None,
         "comma-separated origins (or *) allowed to call /anonymous/ from a browser",
     ),
+    p(
+        "LOG_FORMAT",
+        Some("text"),
+        "log lines as text or json (filter with RUST_LOG)",
+    ),
 ];
 
 const fn p(name: &'static str, default: Option<&'static str>, meaning: &'static str) -> Param {
@@ -107,6 +112,13 @@ pub enum CorsOrigins {
     List(Vec<String>),
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// The issuer's configuration, parsed and cross-checked.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -126,6 +138,7 @@ pub struct Config {
     pub audience: Option<String>,
     pub max_pending: usize,
     pub cors_allowed_origins: Option<CorsOrigins>,
+    pub log_format: LogFormat,
 }
 
 /// A parameter whose value is refused. `Display` is the one line `main` prints.
@@ -205,6 +218,12 @@ impl Config {
         let audience = get("AUDIENCE").optional_nonempty()?;
         let max_pending = get("MAX_PENDING").integer::<usize>(1, 1 << 24, "an integer from 1 to 16777216")?;
         let cors_allowed_origins = parse_cors(&get("CORS_ALLOWED_ORIGINS"))?;
+        let format_raw = get("LOG_FORMAT");
+        let log_format = match format_raw.text() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(format_raw.error("expected text or json")),
+        };
 
         if jwks_max_age >= key_rotation_interval {
             return Err(max_age_raw.error(&format!(
@@ -228,6 +247,7 @@ impl Config {
             audience,
             max_pending,
             cors_allowed_origins,
+            log_format,
         };
         if config.max_published_keys() > MAX_PUBLISHED_KEYS {
             return Err(rotation_raw.error(&format!(
@@ -255,6 +275,76 @@ impl Config {
     pub fn max_published_keys(&self) -> u64 {
         let interval = self.key_rotation_interval.as_secs().max(1);
         2 + self.retention().as_secs().div_ceil(interval)
+    }
+
+    /// Every parameter's effective value, secrets redacted: for the start-up log and
+    /// `check-config`.
+    pub fn summary(&self) -> Vec<(&'static str, String)> {
+        let secs = |d: Duration| d.as_secs().to_string();
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "unset".into());
+        vec![
+            ("ALGO", alg_name(self.algorithm).into()),
+            (
+                "SECRET_KEY",
+                match &self.secret {
+                    Some(s) => format!("[redacted, {} bytes]", s.expose().len()),
+                    None => "unused (asymmetric ALGO)".into(),
+                },
+            ),
+            ("ISSUE_DELAY", self.issue_delay.as_secs_f64().to_string()),
+            ("PORT", self.port.to_string()),
+            ("HOST", self.host.to_string()),
+            ("TIME_ZONE", self.time_zone.name().into()),
+            ("TOKEN_TTL", secs(self.token_ttl)),
+            ("KEY_ROTATION_INTERVAL", secs(self.key_rotation_interval)),
+            ("JWKS_MAX_AGE", secs(self.jwks_max_age)),
+            ("CLOCK_LEEWAY", secs(self.clock_leeway)),
+            ("RSA_KEY_BITS", self.rsa_key_bits.to_string()),
+            ("ISSUER", opt(&self.issuer)),
+            ("AUDIENCE", opt(&self.audience)),
+            ("MAX_PENDING", self.max_pending.to_string()),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                match &self.cors_allowed_origins {
+                    None => "unset".into(),
+                    Some(CorsOrigins::Any) => "*".into(),
+                    Some(CorsOrigins::List(l)) => l.join(","),
+                },
+            ),
+            (
+                "LOG_FORMAT",
+                if self.log_format == LogFormat::Json {
+                    "json"
+                } else {
+                    "text"
+                }
+                .into(),
+            ),
+        ]
+    }
+
+    /// The key lifecycle this configuration produces, for people (`check-config`).
+    pub fn timeline(&self) -> Vec<String> {
+        if !self.is_asymmetric() {
+            return vec![format!(
+                "{}: one HMAC key, never rotated, never published (the JWKS is empty)",
+                alg_name(self.algorithm)
+            )];
+        }
+        let (i, m, r) = (
+            self.key_rotation_interval.as_secs(),
+            self.jwks_max_age.as_secs(),
+            self.retention().as_secs(),
+        );
+        vec![
+            "t=0: the first key is generated and signs at once; the next key is published as pending".into(),
+            format!(
+                "every {i}s: the pending key starts signing, the active key retires, a new pending key is published"
+            ),
+            format!("a key is published {i}s before it signs (JWKS_MAX_AGE is {m}s: cached JWKS always know it)"),
+            format!("a retired key stays published {r}s (TOKEN_TTL + CLOCK_LEEWAY + 1s), then is removed"),
+            format!("the JWKS holds at most {} keys", self.max_published_keys()),
+        ]
     }
 
     /// The warning to log at start when the HMAC secret is weak (RFC 7518 §3.2), if it is.
@@ -473,6 +563,7 @@ pub fn help_text() -> String {
         "cusdeb-anonymous {}\nIssues short-lived anonymous JWTs and publishes the keys that verify them.\n\n\
          USAGE:\n  cusdeb-anonymous              serve (configured by the environment)\n  \
          cusdeb-anonymous openapi      print the OpenAPI spec (JSON; --yaml for YAML)\n  \
+         cusdeb-anonymous check-config validate the environment, print the effective configuration\n  \
          cusdeb-anonymous --help | --version\n\nENVIRONMENT:\n",
         env!("CARGO_PKG_VERSION")
     );

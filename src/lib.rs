@@ -10,13 +10,17 @@
 //! - [`rotation`]: the task that generates, activates, retires and removes keys.
 //! - [`token`]: minting the seed's claims with the active key.
 //! - [`routes`]: the HTTP operations (poem-openapi), the spec, Swagger UI, the edge middleware.
+//! - [`metrics`]: Prometheus metrics, gauges derived from state at scrape time.
+//! - [`acceptor`]: an accept loop that backs off on errors (EMFILE) instead of spinning.
 //! - [`startup`]: `Application::build` → `run_until_stopped`.
 //! - [`telemetry`]: logging to stderr.
 
+pub mod acceptor;
 pub mod config;
 pub mod crypto;
 pub mod keyring;
 pub mod keys;
+pub mod metrics;
 pub mod rotation;
 pub mod routes;
 pub mod startup;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use cusdeb_anonymous::config::{Config, help_text};
-use cusdeb_anonymous::startup::{Application, shutdown_signal};
+use cusdeb_anonymous::startup::{self, Application, shutdown_signal};
 use cusdeb_anonymous::{crypto, openapi_json, openapi_yaml, telemetry};
 
 fn main() -> ExitCode {
@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         ["--version" | "-V"] => return print(&format!("cusdeb-anonymous {}\n", env!("CARGO_PKG_VERSION"))),
         ["openapi"] | ["openapi", "--json"] => return print(&format!("{}\n", openapi_json())),
         ["openapi", "--yaml"] => return print(&openapi_yaml()),
+        ["check-config"] => return check_config(),
         other => {
             eprintln!("cusdeb-anonymous: unknown arguments {other:?}; see --help");
             return ExitCode::from(2);
@@ -28,7 +29,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&config.time_zone);
+    telemetry::init(&config.time_zone, config.log_format);
+    startup::raise_open_files_limit();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -50,6 +52,31 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("cusdeb-anonymous: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Validates the environment; prints the effective configuration (secrets redacted) and the
+/// key lifecycle it produces. Exit 0, or 2 with the one-line error.
+fn check_config() -> ExitCode {
+    match Config::from_env() {
+        Ok(config) => {
+            let mut out = String::from("configuration is valid\n\n");
+            for (name, value) in config.summary() {
+                out.push_str(&format!("  {name:<22} {value}\n"));
+            }
+            out.push_str("\nkey lifecycle:\n");
+            for line in config.timeline() {
+                out.push_str(&format!("  {line}\n"));
+            }
+            if let Some(warning) = config.secret_warning() {
+                out.push_str(&format!("\nwarning: {warning}\n"));
+            }
+            print(&out)
+        }
+        Err(e) => {
+            eprintln!("cusdeb-anonymous: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -13,8 +13,9 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::config::alg_name;
-use crate::keyring::{KeyRing, KeyState, Snapshot};
+use crate::keyring::{KeyRing, KeyState, RingKey, Snapshot};
 use crate::keys::{KeyError, SigningKey};
+use crate::metrics::RotationMetrics;
 
 /// How keys are made; a function so tests can inject failures.
 pub type Generator = Arc<dyn Fn(Algorithm) -> Result<SigningKey, KeyError> + Send + Sync>;
@@ -61,21 +62,32 @@ pub async fn run(
     alg: Algorithm,
     generate: Generator,
     clock: Clock,
+    metrics: RotationMetrics,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut retry = RETRY_MIN;
     loop {
-        if let Some(snapshot) = ring.advance(clock.now()) {
-            log_ring(&snapshot);
+        let before = ring.load_full();
+        if let Some(after) = ring.advance(clock.now()) {
+            record_changes(&before, &after, &metrics);
         }
         let mut wait = ring.load().next_event().map(|t| until(t, clock.now()));
         if ring.load().wants_key() {
             let generate = generate.clone();
+            let started = std::time::Instant::now();
             match tokio::task::spawn_blocking(move || generate(alg)).await {
                 Ok(Ok(key)) => {
                     retry = RETRY_MIN;
-                    let snapshot = ring.insert(key, clock.now());
-                    log_ring(&snapshot);
+                    let took_ms = started.elapsed().as_millis() as u64;
+                    tracing::info!(
+                        kid = key.kid().unwrap_or("-"),
+                        algorithm = alg_name(alg),
+                        took_ms,
+                        "key generated"
+                    );
+                    let before = ring.load_full();
+                    let after = ring.insert(key, clock.now());
+                    record_changes(&before, &after, &metrics);
                     continue;
                 }
                 Ok(Err(e)) => {
@@ -85,6 +97,7 @@ pub async fn run(
                     tracing::error!(algorithm = alg_name(alg), error = %e, retry_in = ?retry, "key generation task failed")
                 }
             }
+            metrics.generation_failures.inc();
             wait = Some(wait.map_or(retry, |w| w.min(retry)));
             retry = (retry * 2).min(RETRY_MAX);
         }
@@ -105,17 +118,50 @@ fn until(t: OffsetDateTime, now: OffsetDateTime) -> Duration {
     Duration::try_from(delta).unwrap_or(Duration::ZERO) + Duration::from_millis(1)
 }
 
-fn log_ring(snapshot: &Snapshot) {
-    for k in snapshot.keys() {
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Logs each key's lifecycle event between two snapshots (published, activated, retired,
+/// removed — with kid and algorithm) and counts rotations.
+fn record_changes(before: &Snapshot, after: &Snapshot, metrics: &RotationMetrics) {
+    let same = |a: &RingKey, b: &RingKey| Arc::ptr_eq(&a.key, &b.key);
+    for k in after.keys() {
         let kid = k.key.kid().unwrap_or("-");
-        let alg = alg_name(k.key.algorithm());
-        match k.state {
-            KeyState::Active => tracing::info!(kid, algorithm = alg, "key active"),
-            KeyState::Pending => {
-                tracing::info!(kid, algorithm = alg, activates_at = %k.activates_at, "key published (pending)")
-            }
-            KeyState::Retired => tracing::info!(kid, algorithm = alg, remove_at = ?k.remove_at, "key retired"),
+        let algorithm = alg_name(k.key.algorithm());
+        let previous = before.keys().iter().find(|p| same(p, k)).map(|p| p.state);
+        if previous.is_none() {
+            tracing::info!(kid, algorithm, activates_at = %rfc3339(k.activates_at), "key published");
         }
+        if previous == Some(k.state) {
+            continue;
+        }
+        match k.state {
+            KeyState::Active => {
+                if previous == Some(KeyState::Pending) {
+                    metrics.rotations.inc();
+                }
+                tracing::info!(kid, algorithm, "key activated");
+            }
+            KeyState::Retired => {
+                let remove_at = k.remove_at.map(rfc3339).unwrap_or_default();
+                tracing::info!(kid, algorithm, remove_at, "key retired")
+            }
+            KeyState::Pending => {}
+        }
+    }
+    for k in before
+        .keys()
+        .iter()
+        .filter(|p| !after.keys().iter().any(|k| same(p, k)))
+    {
+        let algorithm = alg_name(k.key.algorithm());
+        tracing::info!(
+            kid = k.key.kid().unwrap_or("-"),
+            algorithm,
+            "key removed; private key dropped"
+        );
     }
 }
 
@@ -146,7 +192,15 @@ mod tests {
         });
         let (stop, stop_rx) = watch::channel(false);
         let clock = Clock::tokio(OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap());
-        let task = tokio::spawn(run(ring.clone(), Algorithm::ES256, generate, clock, stop_rx));
+        let metrics = RotationMetrics::default();
+        let task = tokio::spawn(run(
+            ring.clone(),
+            Algorithm::ES256,
+            generate,
+            clock,
+            metrics.clone(),
+            stop_rx,
+        ));
 
         // Two failures (retried after 250 ms, then 500 ms), then the first key and a pending one.
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -156,6 +210,8 @@ mod tests {
         let a = first.active().expect("active after retries").kid().unwrap().to_owned();
         let b = first.pending().expect("pending").key.kid().unwrap().to_owned();
         assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert_eq!(metrics.generation_failures.get(), 2);
+        assert_eq!(metrics.rotations.get(), 0);
 
         // One interval later B signs, A is retired, C is pending.
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -168,6 +224,7 @@ mod tests {
                 .any(|k| k.key.kid() == Some(a.as_str()) && k.state == KeyState::Retired)
         );
         assert!(second.pending().is_some());
+        assert_eq!(metrics.rotations.get(), 1);
 
         // After the retention A is gone.
         tokio::time::sleep(Duration::from_secs(21)).await;

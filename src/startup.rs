@@ -12,9 +12,11 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+use crate::acceptor::Resilient;
 use crate::config::{Config, alg_name};
 use crate::keyring::{KeyRing, Schedule, Snapshot};
 use crate::keys::{KeyError, SigningKey};
+use crate::metrics::Metrics;
 use crate::rotation::{self, Generator};
 use crate::routes;
 use crate::token::Minter;
@@ -28,6 +30,7 @@ pub struct AppState {
     pub pending: Semaphore,
     /// `public, max-age=JWKS_MAX_AGE`, formatted once.
     pub jwks_cache_control: String,
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -51,8 +54,14 @@ impl AppState {
             ),
             pending: Semaphore::new(config.max_pending),
             jwks_cache_control: format!("public, max-age={}", config.jwks_max_age.as_secs()),
+            metrics: Metrics::new(alg_name(config.algorithm)),
             config,
         })
+    }
+
+    /// Requests waiting on `ISSUE_DELAY` now.
+    pub fn waiting(&self) -> usize {
+        self.config.max_pending - self.pending.available_permits()
     }
 
     /// `Retry-After` for a shed request: about one `ISSUE_DELAY`, at least a second.
@@ -109,12 +118,11 @@ impl Application {
             generator,
         } = self;
         let config = &state.config;
+        let settings: Vec<String> = config.summary().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
         tracing::info!(
             addr = %listener.local_addr()?,
-            algorithm = alg_name(config.algorithm),
-            time_zone = config.time_zone.name(),
-            token_ttl = config.token_ttl.as_secs(),
-            issue_delay = config.issue_delay.as_secs_f64(),
+            version = env!("CARGO_PKG_VERSION"),
+            configuration = settings.join(" "),
             "cusdeb-anonymous starting"
         );
         if let Some(warning) = config.secret_warning() {
@@ -122,11 +130,13 @@ impl Application {
         }
         let (stop_tx, stop_rx) = watch::channel(false);
         let rotation = config.is_asymmetric().then(|| {
+            let metrics = state.metrics.rotation();
             tokio::spawn(rotation::run(
                 state.ring.clone(),
                 config.algorithm,
                 generator,
                 rotation::Clock::System,
+                metrics,
                 stop_rx,
             ))
         });
@@ -134,7 +144,7 @@ impl Application {
         // ISSUE_DELAY, short enough that clients that never finish their headers go away.
         let idle = config.issue_delay + Duration::from_secs(30);
         let drain = config.issue_delay + Duration::from_secs(10);
-        let acceptor = TcpAcceptor::from_tokio(listener)?;
+        let acceptor = Resilient::new(TcpAcceptor::from_tokio(listener)?, state.clone());
         let result = Server::new_with_acceptor(acceptor)
             .idle_timeout(idle)
             .run_with_graceful_shutdown(routes::app(state.clone()), shutdown, Some(drain))
@@ -145,6 +155,20 @@ impl Application {
         }
         tracing::info!("cusdeb-anonymous stopped");
         result
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit, so `MAX_PENDING` delayed requests
+/// are not starved of sockets, and logs both. Failure is logged, not fatal.
+pub fn raise_open_files_limit() {
+    use rlimit::Resource;
+    match Resource::NOFILE.get() {
+        Ok((soft, hard)) if soft < hard => match Resource::NOFILE.set(hard, hard) {
+            Ok(()) => tracing::info!(soft_before = soft, soft = hard, hard, "raised the open files limit"),
+            Err(e) => tracing::warn!(soft, hard, error = %e, "could not raise the open files limit"),
+        },
+        Ok((soft, hard)) => tracing::info!(soft, hard, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "could not read the open files limit"),
     }
 }
 

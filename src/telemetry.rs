@@ -1,11 +1,12 @@
-//! Logging: `tracing` to stderr, filtered by `RUST_LOG` (default `info`), timestamps in
-//! `TIME_ZONE`. Nothing logs a secret or a token: the secret type's `Debug` is redacted and
+//! Logging: `tracing` to stderr as text or JSON (`LOG_FORMAT`), filtered by `RUST_LOG`
+//! (default `info`), timestamps in `TIME_ZONE`. Nothing logs a secret or a token: the secret type's `Debug` is redacted and
 //! request lines carry method, path, status and latency only.
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 
+use crate::config::LogFormat;
 use crate::zone::Zone;
 
 /// Renders event times on the operator's wall clock.
@@ -29,14 +30,19 @@ impl FormatTime for ZoneTimer {
     }
 }
 
-/// Installs the global subscriber (once; later calls, as in tests, are no-ops).
-pub fn init(zone: &Zone) {
+/// Installs the global subscriber (once; later calls, as in tests, are no-ops). JSON puts one
+/// object per line with the event's fields at the top level, for log shippers.
+pub fn init(zone: &Zone, format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_timer(ZoneTimer(zone.clone()))
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+    };
 }

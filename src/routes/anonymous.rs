@@ -75,6 +75,7 @@ impl AnonymousApi {
     async fn anonymous(&self, req: &Request) -> TokenResponse {
         let state = &self.state;
         let Ok(_permit) = state.pending.try_acquire() else {
+            state.metrics.request_shed();
             return unavailable(
                 state.retry_after(),
                 "too many requests are waiting for a token; retry later",
@@ -92,6 +93,7 @@ impl AnonymousApi {
             Ok(minted) => minted,
             Err(_) => return unavailable(1, "signing failed; retry shortly"),
         };
+        state.metrics.token_issued();
         let body = if wants_json(req) {
             let ttl = state.config.token_ttl.as_secs();
             let expires_at = OffsetDateTime::from_unix_timestamp(minted.exp).unwrap_or(now);

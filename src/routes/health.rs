@@ -1,4 +1,5 @@
-//! `/healthz` (the process serves) and `/readyz` (a key is active, with the ring's state).
+//! `/healthz` (the process serves), `/readyz` (a key is active, with the ring's state) and
+//! `/metrics` (Prometheus).
 
 use std::sync::Arc;
 
@@ -49,6 +50,15 @@ pub struct Readiness {
 }
 
 #[derive(ApiResponse)]
+pub enum MetricsResponse {
+    /// Prometheus text format 0.0.4: tokens issued, requests by route and status, latency,
+    /// requests waiting and shed, keys by state, active key age, next rotation, rotations,
+    /// key generation failures, accept errors, build info.
+    #[oai(status = 200, content_type = "text/plain; version=0.0.4; charset=utf-8")]
+    Ok(PlainText<String>),
+}
+
+#[derive(ApiResponse)]
 pub enum ReadyResponse {
     /// A signing key is active: tokens can be issued.
     #[oai(status = 200)]
@@ -68,6 +78,16 @@ impl HealthApi {
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> PlainText<&'static str> {
         PlainText("ok")
+    }
+
+    /// Prometheus metrics
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
+    async fn metrics(&self) -> MetricsResponse {
+        let state = &self.state;
+        let text = state
+            .metrics
+            .render(&state.ring.load(), state.waiting(), time::OffsetDateTime::now_utc());
+        MetricsResponse::Ok(PlainText(text))
     }
 
     /// Readiness: 200 once a signing key is active

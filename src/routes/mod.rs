@@ -85,13 +85,12 @@ async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -
         resp.headers_mut()
             .append(header::VARY, HeaderValue::from_static("Origin"));
     }
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status = resp.status().as_u16(),
-        latency_us = start.elapsed().as_micros() as u64,
-        "request"
-    );
+    let elapsed = start.elapsed();
+    let status = resp.status().as_u16();
+    state
+        .metrics
+        .request(crate::metrics::route_of(&path), status, elapsed.as_secs_f64());
+    tracing::info!(method = %method, path = %path, status, latency_us = elapsed.as_micros() as u64, "request");
     Ok(resp)
 }
 

@@ -179,3 +179,235 @@ async fn sigterm_drains_in_flight_requests_and_logs_no_secret_or_token() {
         );
     }
 }
+
+#[test]
+fn check_config_prints_the_effective_configuration_or_exits_2() {
+    let secret = "check-config-secret-that-must-not-be-printed";
+    let out = run(&[("ALGO", "HS256"), ("SECRET_KEY", secret)], &["check-config"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for p in cusdeb_anonymous::config::PARAMS {
+        assert!(
+            p.name == "SECRET_KEY_FILE" || text.contains(p.name),
+            "{} missing:\n{text}",
+            p.name
+        );
+    }
+    assert!(text.contains("[redacted, 44 bytes]"), "{text}");
+    assert!(!text.contains(secret), "secret printed");
+    assert!(text.contains("never rotated"), "{text}");
+
+    let out = run(
+        &[("ALGO", "ES256"), ("KEY_ROTATION_INTERVAL", "600"), ("TOKEN_TTL", "30")],
+        &["check-config"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("every 600s: the pending key starts signing"), "{text}");
+    assert!(
+        text.contains("stays published 91s"),
+        "TOKEN_TTL + CLOCK_LEEWAY + 1: {text}"
+    );
+    assert!(text.contains("at most 3 keys"), "{text}");
+
+    let out = run(
+        &[
+            ("ALGO", "ES256"),
+            ("JWKS_MAX_AGE", "900"),
+            ("KEY_ROTATION_INTERVAL", "600"),
+        ],
+        &["check-config"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1);
+    assert!(
+        stderr.contains("JWKS_MAX_AGE") && stderr.contains("KEY_ROTATION_INTERVAL"),
+        "{stderr}"
+    );
+}
+
+/// Starts the binary on a free port with `env`, waits for /healthz.
+async fn start_binary(env: &[(&str, &str)], wrapper: Option<&str>) -> (tokio::process::Child, String) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cmd = match wrapper {
+        Some(shell) => {
+            let mut c = tokio::process::Command::new("sh");
+            c.args(["-c", &format!("{shell}; exec \"$0\""), BIN]);
+            c
+        }
+        None => tokio::process::Command::new(BIN),
+    };
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs([("HOST", "127.0.0.1"), ("PORT", &port.to_string())])
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+            return (child, base);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("binary did not start");
+}
+
+#[tokio::test]
+async fn json_logs_parse_and_carry_lifecycle_events_but_no_secret_or_token() {
+    let (child, base) = start_binary(
+        &[
+            ("LOG_FORMAT", "json"),
+            ("ALGO", "ES256"),
+            ("ISSUE_DELAY", "0"),
+            ("RUST_LOG", "debug"),
+        ],
+        None,
+    )
+    .await;
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        tokens.push(
+            reqwest::get(format!("{base}/anonymous/"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let log = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    for line in &lines {
+        assert!(line["timestamp"].as_str().unwrap().ends_with("+03:00"), "{line}");
+        assert!(line["level"].is_string() && line["message"].is_string(), "{line}");
+    }
+    let kid = tokens[0].split('.').next().map(|h| {
+        let header = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, h).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&header).unwrap()["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    });
+    let has = |message: &str| {
+        lines
+            .iter()
+            .any(|l| l["message"] == message && Some(l["kid"].as_str().unwrap_or("")) == kid.as_deref())
+    };
+    assert!(
+        has("key generated") && has("key published") && has("key activated"),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "request" && l["status"] == 200 && l["path"] == "/anonymous/")
+    );
+    let start = lines
+        .iter()
+        .find(|l| l["message"] == "cusdeb-anonymous starting")
+        .unwrap();
+    assert!(
+        start["configuration"].as_str().unwrap().contains("ALGO=ES256"),
+        "{start}"
+    );
+    for token in &tokens {
+        assert!(
+            !log.contains(token.split('.').nth(2).unwrap()),
+            "a signature reached the log"
+        );
+        assert!(!log.contains(token.as_str()), "a token reached the log");
+    }
+}
+
+/// CPU time (user + system, clock ticks) a process has used.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[tokio::test]
+async fn accept_errors_neither_kill_nor_spin_the_server() {
+    // 40 descriptors: a few dozen connections exhaust them and accept() fails with EMFILE.
+    let (child, base) = start_binary(&[("ISSUE_DELAY", "0"), ("RUST_LOG", "warn")], Some("ulimit -n 40")).await;
+    let pid = child.id().unwrap();
+    let addr = base.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for _ in 0..80 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = cpu_ticks(pid) - before;
+    assert!(
+        used < 40,
+        "the server used {used} ticks in 2 s while out of descriptors: spinning"
+    );
+
+    drop(held);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let mut recovered = false;
+    for _ in 0..50 {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "the server did not recover once descriptors were free");
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let errors: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("cusdeb_anonymous_accept_errors_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(errors >= 1.0, "no accept error was counted");
+    let out = child.wait_with_output();
+    let pid = pid.to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let out = tokio::time::timeout(Duration::from_secs(10), out)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let log = String::from_utf8_lossy(&out.stderr);
+    let warnings = log.matches("accept failed").count();
+    assert!(
+        (1..=5).contains(&warnings),
+        "one warning per streak of failures, not one per failure: {log}"
+    );
+}

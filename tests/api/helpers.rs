@@ -100,6 +100,19 @@ impl TestApp {
         panic!("not ready within 60 s");
     }
 
+    /// Waits (at most 60 s) until a pending key is published next to the active one, so the
+    /// JWKS no longer changes right after start-up. Returns the `/readyz` body.
+    pub async fn wait_pending(&self) -> serde_json::Value {
+        for _ in 0..600 {
+            let ready: serde_json::Value = self.get("/readyz").await.json().await.unwrap();
+            if ready["next_kid"].is_string() {
+                return ready;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no pending key within 60 s");
+    }
+
     /// Triggers graceful shutdown; `join` then waits for the server to return.
     pub fn trigger_stop(&mut self) {
         if let Some(stop) = self.stop.take() {

@@ -62,14 +62,7 @@ async fn every_asymmetric_algorithm_verifies_through_the_jwks() {
         }
 
         // A pending key is published next to the active one (generated right after it).
-        let mut ready = Value::Null;
-        for _ in 0..300 {
-            ready = app.get("/readyz").await.json().await.unwrap();
-            if ready["next_kid"].is_string() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let ready = app.wait_pending().await;
         assert_eq!(ready["active_kid"], kid);
         let next = ready["next_kid"].as_str().expect("a pending key");
         let jwks: Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
@@ -106,6 +99,7 @@ async fn rsa_key_bits_are_honoured() {
 async fn jwks_caching_headers_etag_and_304() {
     let app = spawn_app(&[("ALGO", "ES256"), ("JWKS_MAX_AGE", "120")]).await;
     app.wait_ready().await;
+    app.wait_pending().await;
     let resp = app.get("/.well-known/jwks.json").await;
     assert_eq!(resp.status(), 200);
     let h = resp.headers().clone();

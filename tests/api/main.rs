@@ -6,6 +6,7 @@ mod delay;
 mod helpers;
 mod http;
 mod keys;
+mod metrics;
 mod rotation;
 mod tokens;
 mod verify;

@@ -1,0 +1,228 @@
+//! Prometheus metrics (`GET /metrics`, text format 0.0.4) through `prometheus-client`.
+//!
+//! Counters and histograms are updated where things happen: the edge middleware (requests,
+//! latency), the token operation (tokens, shed requests), the rotation task (rotations,
+//! generation failures). Gauges that describe state — requests waiting, keys per state, the
+//! active key's age, the next rotation — are derived from that state at scrape time, so the
+//! hot path pays nothing for them.
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use time::OffsetDateTime;
+
+use crate::keyring::{KeyState, Snapshot};
+
+pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AlgorithmLabel {
+    algorithm: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+    algorithm: &'static str,
+}
+
+/// What the rotation task counts; cheap to clone (the counters are shared).
+#[derive(Clone, Debug, Default)]
+pub struct RotationMetrics {
+    pub rotations: Counter,
+    pub generation_failures: Counter,
+}
+
+/// Every metric of the process, registered once.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// The process signs with one algorithm: its counter is looked up once, here.
+    tokens_issued: Counter,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabel, Histogram>,
+    pending: Gauge,
+    shed: Counter,
+    accept_errors: Counter,
+    keys: Family<StateLabel, Gauge>,
+    active_key_age: Gauge<f64, AtomicU64>,
+    next_rotation: Gauge<f64, AtomicU64>,
+    rotation: RotationMetrics,
+}
+
+impl Metrics {
+    pub fn new(algorithm: &'static str) -> Metrics {
+        let mut registry = Registry::with_prefix("cusdeb_anonymous");
+        let tokens = Family::<AlgorithmLabel, Counter>::default();
+        let tokens_issued = tokens.get_or_create(&AlgorithmLabel { algorithm }).clone();
+        registry.register("tokens_issued", "Tokens issued, by algorithm", tokens);
+        let requests = Family::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route and status",
+            requests.clone(),
+        );
+        let latency = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer, by route (ISSUE_DELAY included)",
+            latency.clone(),
+        );
+        let pending = Gauge::default();
+        registry.register(
+            "pending_requests",
+            "Requests waiting on ISSUE_DELAY now",
+            pending.clone(),
+        );
+        let shed = Counter::default();
+        registry.register(
+            "requests_shed",
+            "Requests refused with 503 because MAX_PENDING were waiting",
+            shed.clone(),
+        );
+        let accept_errors = Counter::default();
+        registry.register(
+            "accept_errors",
+            "Failed accept() calls (e.g. EMFILE); the server backs off and goes on",
+            accept_errors.clone(),
+        );
+        let keys = Family::default();
+        registry.register(
+            "keys",
+            "Published keys by state (pending, active, retired)",
+            keys.clone(),
+        );
+        let active_key_age = Gauge::default();
+        registry.register(
+            "active_key_age_seconds",
+            "Seconds since the active key started signing",
+            active_key_age.clone(),
+        );
+        let next_rotation = Gauge::default();
+        registry.register(
+            "next_rotation_timestamp_seconds",
+            "Unix time at which the pending key takes over (0: none)",
+            next_rotation.clone(),
+        );
+        let rotation = RotationMetrics::default();
+        registry.register(
+            "key_rotations",
+            "Pending keys that became active",
+            rotation.rotations.clone(),
+        );
+        registry.register(
+            "key_generation_failures",
+            "Key generations that failed (retried)",
+            rotation.generation_failures.clone(),
+        );
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+                algorithm,
+            })
+            .set(1);
+        registry.register("build_info", "Version and signing algorithm of this process", build);
+        Metrics {
+            registry,
+            tokens_issued,
+            requests,
+            latency,
+            pending,
+            shed,
+            accept_errors,
+            keys,
+            active_key_age,
+            next_rotation,
+            rotation,
+        }
+    }
+
+    pub fn token_issued(&self) {
+        self.tokens_issued.inc();
+    }
+
+    pub fn request_shed(&self) {
+        self.shed.inc();
+    }
+
+    pub fn accept_failed(&self) {
+        self.accept_errors.inc();
+    }
+
+    /// Counts one answered request and its latency.
+    pub fn request(&self, route: &'static str, status: u16, seconds: f64) {
+        self.requests.get_or_create(&RequestLabels { route, status }).inc();
+        self.latency.get_or_create(&RouteLabel { route }).observe(seconds);
+    }
+
+    pub fn rotation(&self) -> RotationMetrics {
+        self.rotation.clone()
+    }
+
+    /// Refreshes the state gauges from `snapshot` and the waiting count, then encodes everything.
+    pub fn render(&self, snapshot: &Snapshot, waiting: usize, now: OffsetDateTime) -> String {
+        self.pending.set(waiting as i64);
+        for (state, name) in [
+            (KeyState::Pending, "pending"),
+            (KeyState::Active, "active"),
+            (KeyState::Retired, "retired"),
+        ] {
+            let n = snapshot.keys().iter().filter(|k| k.state == state).count();
+            self.keys.get_or_create(&StateLabel { state: name }).set(n as i64);
+        }
+        let active = snapshot.keys().iter().find(|k| k.state == KeyState::Active);
+        self.active_key_age
+            .set(active.map_or(0.0, |k| (now - k.activates_at).as_seconds_f64().max(0.0)));
+        self.next_rotation.set(
+            snapshot
+                .pending()
+                .map_or(0.0, |k| k.activates_at.unix_timestamp() as f64),
+        );
+        let mut out = String::with_capacity(4096);
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// 100 µs … ~30 s: signing costs, and ISSUE_DELAY on top.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.5, 15))
+}
+
+/// The `route` label of a request path: a closed set, so label cardinality stays bounded.
+pub fn route_of(path: &str) -> &'static str {
+    match path {
+        "/anonymous/" | "/anonymous" => "anonymous",
+        "/.well-known/jwks.json" => "jwks",
+        "/.well-known/openid-configuration" => "discovery",
+        "/healthz" => "healthz",
+        "/readyz" => "readyz",
+        "/metrics" => "metrics",
+        "/openapi.json" | "/openapi.yaml" => "openapi",
+        p if p == "/docs" || p.starts_with("/docs/") => "docs",
+        _ => "other",
+    }
+}
