@@ -2,6 +2,7 @@
 # Load benchmark: the release server pinned to core 0, wrk pinned to core 1, ISSUE_DELAY=0.
 # Drives /healthz (the floor), /anonymous/ per algorithm and the JWKS (200 and 304),
 # interleaved over ROUNDS rounds, and prints medians with ratios to the floor.
+# Then holds HELD (default 10,000) requests on ISSUE_DELAY and reports RSS per held request.
 # Usage: benches/load.sh [ROUNDS=3] [SECONDS=5]   (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,3 +59,6 @@ for k, (rps, p99) in med.items():
     print(f"{k:<10} {rps:>15.0f} {p99:>8.2f} {rps / floor:>8.2f}")
 print("ideal(alg) = 1/(1/floor + one ring signature): compare with `cargo bench --bench mint`.")
 PY
+
+echo "held requests (ISSUE_DELAY=5, server unpinned):"
+python3 benches/held.py "$bin" "${HELD:-10000}" 5

@@ -1,5 +1,5 @@
 //! In-process costs: minting a token per algorithm next to one bare ring signature of the same
-//! input (the floor minting cannot beat), building a JWKS snapshot, and the JSON payload alone.
+//! input (the floor minting cannot beat), building a JWKS snapshot, and metrics per request.
 //!
 //! `cargo bench --bench mint`; read the mint/ring ratio per algorithm from one run.
 
@@ -117,5 +117,17 @@ fn snapshot(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, mint, snapshot);
+/// What metrics collection adds to one token request: the token counter, one request
+/// counter and one latency observation (compare with the HS256 request time from load.sh).
+fn metrics(c: &mut Criterion) {
+    let m = cusdeb_anonymous::metrics::Metrics::new("HS256");
+    c.bench_function("metrics per token request", |b| {
+        b.iter(|| {
+            m.token_issued();
+            m.request(black_box("anonymous"), black_box(200), black_box(0.000_012));
+        })
+    });
+}
+
+criterion_group!(benches, mint, snapshot, metrics);
 criterion_main!(benches);
