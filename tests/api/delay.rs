@@ -44,19 +44,7 @@ async fn fractional_delay() {
 #[tokio::test]
 async fn max_pending_sheds_with_503_and_retry_after() {
     let app = spawn_app(&[("ISSUE_DELAY", "1.5"), ("MAX_PENDING", "3")]).await;
-    let waiting: Vec<_> = (0..3)
-        .map(|_| {
-            let (client, url) = (app.client.clone(), app.url("/anonymous/"));
-            tokio::spawn(async move { client.get(url).send().await.unwrap().status() })
-        })
-        .collect();
-    // Bounded wait until the three hold their permits.
-    for _ in 0..100 {
-        if app.state.pending.available_permits() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let waiting = app.hold(3).await;
     assert_eq!(app.state.pending.available_permits(), 0);
 
     let shed = app.get("/anonymous/").await;

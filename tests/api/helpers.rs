@@ -100,6 +100,30 @@ impl TestApp {
         panic!("not ready within 60 s");
     }
 
+    /// Starts `n` requests to `/anonymous/` and waits (bounded) until they all hold a
+    /// `MAX_PENDING` permit, i.e. are waiting on `ISSUE_DELAY`. Returns their statuses' handles.
+    pub async fn hold(&self, n: usize) -> Vec<JoinHandle<reqwest::StatusCode>> {
+        let free = self.state.pending.available_permits();
+        let handles = (0..n)
+            .map(|_| {
+                let (client, url) = (self.client.clone(), self.url("/anonymous/"));
+                tokio::spawn(async move { client.get(url).send().await.unwrap().status() })
+            })
+            .collect();
+        for _ in 0..200 {
+            if self.state.pending.available_permits() <= free.saturating_sub(n) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            self.state.pending.available_permits(),
+            free.saturating_sub(n),
+            "requests not held"
+        );
+        handles
+    }
+
     /// Waits (at most 60 s) until a pending key is published next to the active one, so the
     /// JWKS no longer changes right after start-up. Returns the `/readyz` body.
     pub async fn wait_pending(&self) -> serde_json::Value {
@@ -123,6 +147,21 @@ impl TestApp {
     pub async fn join(self) -> std::io::Result<()> {
         self.server.await.unwrap()
     }
+}
+
+/// A key generator that fails until the returned switch is turned on.
+pub fn gated_generator() -> (Arc<std::sync::atomic::AtomicBool>, Generator) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let allow = Arc::new(AtomicBool::new(false));
+    let gate = allow.clone();
+    let generator: Generator = Arc::new(move |alg| {
+        if gate.load(Ordering::SeqCst) {
+            cusdeb_anonymous::keys::SigningKey::generate(alg, 2048)
+        } else {
+            Err(cusdeb_anonymous::keys::KeyError::injected())
+        }
+    });
+    (allow, generator)
 }
 
 /// Unix time now, seconds.

@@ -1,14 +1,9 @@
 //! Asymmetric ALGO over HTTP: tokens verify through the served JWKS with RustCrypto; the JWKS
 //! has public members only, RFC 7638 kids, caching headers and 304s; discovery; readiness.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use cusdeb_anonymous::keys::{KeyError, SigningKey};
-use cusdeb_anonymous::rotation::Generator;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, spawn_app_with, unix_now};
+use crate::helpers::{gated_generator, spawn_app, spawn_app_with, unix_now};
 use crate::verify::{split, thumbprint, verify_jwk};
 
 const ASYMMETRIC: [&str; 9] = [
@@ -164,15 +159,7 @@ async fn discovery_and_claims_with_issuer_and_audience() {
 
 #[tokio::test]
 async fn not_ready_until_a_key_is_active_and_generation_failures_are_retried() {
-    let allow = Arc::new(AtomicBool::new(false));
-    let gate = allow.clone();
-    let generator: Generator = Arc::new(move |alg| {
-        if gate.load(Ordering::SeqCst) {
-            SigningKey::generate(alg, 2048)
-        } else {
-            Err(KeyError::injected())
-        }
-    });
+    let (allow, generator) = gated_generator();
     let app = spawn_app_with(&[("ALGO", "ES256")], Some(generator)).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let ready = app.get("/readyz").await;
@@ -189,7 +176,7 @@ async fn not_ready_until_a_key_is_active_and_generation_failures_are_retried() {
         r#"{"keys":[]}"#
     );
 
-    allow.store(true, Ordering::SeqCst);
+    allow.store(true, std::sync::atomic::Ordering::SeqCst);
     app.wait_ready().await;
     assert_eq!(app.get("/anonymous/").await.status(), 200);
 }

@@ -1,13 +1,8 @@
 //! `/metrics`: names and values move as tokens are issued, requests are shed and keys rotate.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use cusdeb_anonymous::keys::{KeyError, SigningKey};
-use cusdeb_anonymous::rotation::Generator;
-
-use crate::helpers::{TestApp, spawn_app, spawn_app_with, unix_now};
+use crate::helpers::{TestApp, gated_generator, spawn_app, spawn_app_with, unix_now};
 
 /// The value of the sample named exactly `series` (name plus labels as exposed).
 fn value(text: &str, series: &str) -> f64 {
@@ -42,18 +37,7 @@ async fn request_token_and_shedding_metrics_move() {
     );
     assert_eq!(value(&m, "cusdeb_anonymous_pending_requests"), 0.0);
 
-    let waiting: Vec<_> = (0..2)
-        .map(|_| {
-            let (client, url) = (app.client.clone(), app.url("/anonymous/"));
-            tokio::spawn(async move { client.get(url).send().await.unwrap().status() })
-        })
-        .collect();
-    for _ in 0..100 {
-        if app.state.pending.available_permits() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let waiting = app.hold(2).await;
     assert_eq!(value(&scrape(&app).await, "cusdeb_anonymous_pending_requests"), 2.0);
     assert_eq!(app.get("/anonymous/").await.status(), 503);
     for w in waiting {
@@ -143,22 +127,14 @@ async fn key_metrics_follow_rotation() {
 
 #[tokio::test]
 async fn generation_failures_are_counted() {
-    let allow = Arc::new(AtomicBool::new(false));
-    let gate = allow.clone();
-    let generator: Generator = Arc::new(move |alg| {
-        if gate.load(Ordering::SeqCst) {
-            SigningKey::generate(alg, 2048)
-        } else {
-            Err(KeyError::injected())
-        }
-    });
+    let (allow, generator) = gated_generator();
     let app = spawn_app_with(&[("ALGO", "ES384")], Some(generator)).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let m = scrape(&app).await;
     assert!(value(&m, "cusdeb_anonymous_key_generation_failures_total") >= 1.0);
     assert_eq!(value(&m, "cusdeb_anonymous_keys{state=\"active\"}"), 0.0);
     assert_eq!(value(&m, "cusdeb_anonymous_active_key_age_seconds"), 0.0);
-    allow.store(true, Ordering::SeqCst);
+    allow.store(true, std::sync::atomic::Ordering::SeqCst);
     app.wait_ready().await;
     assert_eq!(
         value(&scrape(&app).await, "cusdeb_anonymous_keys{state=\"active\"}"),
