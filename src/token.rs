@@ -56,6 +56,16 @@ impl Minter {
 
     /// Mints a token signed by `key` at `now`: `exp = now + TOKEN_TTL` in Unix seconds.
     pub fn mint(&self, key: &SigningKey, now: OffsetDateTime) -> Result<Minted, signature::Error> {
+        let (mut token, exp) = self.signing_input(key.header_b64(), now);
+        let signature = key.sign(token.as_bytes())?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        Ok(Minted { token, exp })
+    }
+
+    /// `header.payload`, the JWS signing input of a token at `now` (with room for the
+    /// signature), and its `exp`: everything minting does but sign.
+    pub fn signing_input(&self, header_b64: &str, now: OffsetDateTime) -> (String, i64) {
         let exp = now.unix_timestamp() + self.ttl_secs;
         let mut jti = [0u8; 32];
         Uuid::new_v4().simple().encode_lower(&mut jti);
@@ -68,14 +78,10 @@ impl Minter {
         payload.push(b'"');
         payload.extend_from_slice(self.tail.as_bytes());
 
-        let header = key.header_b64();
-        let mut token = String::with_capacity(header.len() + 2 + payload.len() * 4 / 3 + 4 + 700);
-        token.push_str(header);
+        let mut token = String::with_capacity(header_b64.len() + 2 + payload.len() * 4 / 3 + 4 + 700);
+        token.push_str(header_b64);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let signature = key.sign(token.as_bytes())?;
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
-        Ok(Minted { token, exp })
+        (token, exp)
     }
 }

@@ -1,5 +1,6 @@
-//! `GET /anonymous/` (and `/anonymous`): the seed's endpoint. Waits `ISSUE_DELAY` without
-//! holding a thread, then answers a fresh token — plain text by default, JSON on request.
+//! `GET /anonymous/` (and `/anonymous`): the seed's endpoint. Answers a fresh token — plain
+//! text by default, JSON on request — once the request has waited `ISSUE_DELAY` in the
+//! waiting room at the edge (`super::waiting`).
 
 use std::sync::Arc;
 
@@ -73,17 +74,8 @@ impl AnonymousApi {
     /// cannot end in a slash in poem-openapi, so the spec names it `/anonymous`.
     #[oai(path = "/anonymous", method = "get", operation_id = "issue_token")]
     async fn anonymous(&self, req: &Request) -> TokenResponse {
+        // The ISSUE_DELAY wait and MAX_PENDING shedding happened before routing (`waiting`).
         let state = &self.state;
-        let Ok(_permit) = state.pending.try_acquire() else {
-            state.metrics.request_shed();
-            return unavailable(
-                state.retry_after(),
-                "too many requests are waiting for a token; retry later",
-            );
-        };
-        if !state.config.issue_delay.is_zero() {
-            tokio::time::sleep(state.config.issue_delay).await;
-        }
         let snapshot = state.ring.load();
         let Some(key) = snapshot.active() else {
             return unavailable(1, "no signing key is active yet; retry shortly");

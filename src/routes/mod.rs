@@ -1,10 +1,11 @@
 //! The HTTP surface: the OpenAPI-described operations, the spec and Swagger UI, and the one
-//! middleware at the edge that logs each request, applies CORS to `/anonymous/`, and turns
-//! router errors (404, 405) into problem details.
+//! middleware at the edge that logs each request, holds token requests in the waiting room,
+//! applies CORS to `/anonymous/`, and turns router errors (404, 405) into problem details.
 
 pub mod anonymous;
 pub mod health;
 pub mod problem;
+pub mod waiting;
 pub mod wellknown;
 
 use std::sync::Arc;
@@ -61,7 +62,7 @@ async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -
         None
     };
 
-    let mut resp = if method == Method::OPTIONS && is_anonymous && allowed_origin.is_some() {
+    let resp = if method == Method::OPTIONS && is_anonymous && allowed_origin.is_some() {
         // CORS preflight for /anonymous/.
         let mut resp = StatusCode::NO_CONTENT.into_response();
         let headers = resp.headers_mut();
@@ -70,11 +71,34 @@ async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -
         headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         resp
     } else {
-        match ep.call(req).await {
+        let permit = if is_anonymous && waiting::waits(&method) {
+            match waiting::wait(&state).await {
+                Ok(permit) => Some(permit),
+                Err(shed) => return Ok(finish(shed, &state, &method, &path, start, allowed_origin)),
+            }
+        } else {
+            None
+        };
+        // Boxed, so the future that waited above stays small (see `waiting`).
+        let resp = match Box::pin(ep.call(req)).await {
             Ok(resp) => resp.into_response(),
             Err(err) => problem::from_error(&err),
-        }
+        };
+        drop(permit);
+        resp
     };
+    Ok(finish(resp, &state, &method, &path, start, allowed_origin))
+}
+
+/// Headers every response gets at the edge; then the request's metrics and log line.
+fn finish(
+    mut resp: Response,
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    start: Instant,
+    allowed_origin: Option<HeaderValue>,
+) -> Response {
     if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
         // Every resource here is read-only (RFC 9110 §15.5.6 wants the list).
         resp.headers_mut()
@@ -89,9 +113,9 @@ async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -
     let status = resp.status().as_u16();
     state
         .metrics
-        .request(crate::metrics::route_of(&path), status, elapsed.as_secs_f64());
+        .request(crate::metrics::route_of(path), status, elapsed.as_secs_f64());
     tracing::info!(method = %method, path = %path, status, latency_us = elapsed.as_micros() as u64, "request");
-    Ok(resp)
+    resp
 }
 
 /// The `Access-Control-Allow-Origin` value for a request from `origin`, if CORS allows it.

@@ -71,3 +71,24 @@ pub async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio
     }
     out
 }
+
+#[tokio::test]
+async fn only_token_requests_wait() {
+    let app = spawn_app(&[("ISSUE_DELAY", "2")]).await;
+    let t = Instant::now();
+    let post = app.client.post(app.url("/anonymous/")).send().await.unwrap();
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET, HEAD");
+    assert_eq!(app.get("/.well-known/jwks.json").await.status(), 200);
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let took = t.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "non-token requests waited: {took:?}"
+    );
+    // HEAD is GET without a body, so it waits like GET.
+    let t = Instant::now();
+    let head = app.client.head(app.url("/anonymous/")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert!(t.elapsed() >= Duration::from_millis(1990), "{:?}", t.elapsed());
+}
