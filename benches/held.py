@@ -55,8 +55,10 @@ async def main():
     peak = rss_kib()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     ok = sum(1 for r in results if r is True)
+    each = (peak - before) * 1024 / n
+    met = ok == n and each <= 5 * 1024
     print(f"held {n} requests for {delay} s: {ok} answered 200; RSS {before} -> {peak} KiB, "
-          f"{(peak - before) * 1024 / n:.0f} bytes per held request")
+          f"{each:.0f} bytes per held request   budget all 200, <= 5120 B: {'met' if met else 'NOT met'}")
 
 
 asyncio.run(main())

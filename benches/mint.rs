@@ -1,12 +1,15 @@
 //! In-process costs: minting a token per algorithm next to one bare ring signature of the same
-//! input (the floor minting cannot beat), building a JWKS snapshot, and metrics per request.
+//! input (the floor minting cannot beat), encoding the claims, building a JWKS snapshot, and
+//! metrics per request.
 //!
 //! `cargo bench --bench mint`; read the mint/ring ratio per algorithm from one run.
+//! `SIGN_TABLE=1 cargo bench --bench mint` only prints nanoseconds per bare ring signature,
+//! one line per algorithm (`benches/load.sh` uses it for ideal(alg), on the server's core).
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group};
 use cusdeb_anonymous::config::{Secret, alg_name, is_hmac};
 use cusdeb_anonymous::keyring::{Schedule, Snapshot};
 use cusdeb_anonymous::keys::SigningKey;
@@ -99,8 +102,42 @@ fn mint(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(500));
         group.bench_function("ring signature", |b| b.iter(|| bare(black_box(input.as_bytes()))));
         group.bench_function("mint", |b| b.iter(|| minter.mint(black_box(&key), now).unwrap()));
+        if alg == Algorithm::HS256 {
+            group.bench_function("claims encoding (signing input)", |b| {
+                b.iter(|| minter.signing_input(black_box(key.header_b64()), now))
+            });
+        }
         group.finish();
     }
+}
+
+/// A token's signing input, as long as a real one (`header.payload` of an ES256 token).
+fn token_input() -> String {
+    let minter = Minter::new(20, None, None);
+    let key = SigningKey::generate(Algorithm::ES256, 2048).unwrap();
+    minter.signing_input(key.header_b64(), OffsetDateTime::now_utc()).0
+}
+
+/// Nanoseconds per bare ring signature of `alg`: the median of 7 batches of ~50 ms each.
+fn ns_per_signature(alg: Algorithm, input: &[u8]) -> f64 {
+    let bare = bare_ring(alg);
+    let t = Instant::now();
+    let mut n = 0u32;
+    while t.elapsed() < Duration::from_millis(50) {
+        black_box(bare(black_box(input)));
+        n += 1;
+    }
+    let mut batches: Vec<f64> = (0..7)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..n {
+                black_box(bare(black_box(input)));
+            }
+            t.elapsed().as_nanos() as f64 / f64::from(n)
+        })
+        .collect();
+    batches.sort_by(f64::total_cmp);
+    batches[3]
 }
 
 fn snapshot(c: &mut Criterion) {
@@ -112,8 +149,9 @@ fn snapshot(c: &mut Criterion) {
     let now = OffsetDateTime::now_utc();
     let s = Snapshot::empty().with_new_key(SigningKey::generate(Algorithm::ES256, 2048).unwrap(), now, &schedule);
     let key = || SigningKey::generate(Algorithm::ES256, 2048).unwrap();
-    c.bench_function("jwks snapshot build (ES256, 2 keys, incl. key generation)", |b| {
-        b.iter(|| s.with_new_key(key(), now, &schedule))
+    // Key generation is setup, not timed: this is the JWKS (and ETag) the ring rebuilds.
+    c.bench_function("jwks snapshot build (ES256, 2 keys)", |b| {
+        b.iter_batched(key, |k| s.with_new_key(k, now, &schedule), BatchSize::SmallInput)
     });
 }
 
@@ -130,4 +168,16 @@ fn metrics(c: &mut Criterion) {
 }
 
 criterion_group!(benches, mint, snapshot, metrics);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::var_os("SIGN_TABLE").is_some() {
+        cusdeb_anonymous::crypto::install();
+        let input = token_input();
+        for alg in ALGS {
+            println!("{} {:.1}", alg_name(alg), ns_per_signature(alg, input.as_bytes()));
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
