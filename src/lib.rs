@@ -11,11 +11,10 @@
 //! - [`token`]: minting the seed's claims with the active key.
 //! - [`routes`]: the HTTP operations (poem-openapi), the spec, Swagger UI, the edge middleware.
 //! - [`metrics`]: Prometheus metrics, gauges derived from state at scrape time.
-//! - [`acceptor`]: an accept loop that backs off on errors (EMFILE) instead of spinning.
+//! - [`server`]: the connection loop: accept with back-off (EMFILE), hyper HTTP/1.1, drain.
 //! - [`startup`]: `Application::build` → `run_until_stopped`.
 //! - [`telemetry`]: logging to stderr.
 
-pub mod acceptor;
 pub mod config;
 pub mod crypto;
 pub mod keyring;
@@ -23,6 +22,7 @@ pub mod keys;
 pub mod metrics;
 pub mod rotation;
 pub mod routes;
+pub mod server;
 pub mod startup;
 pub mod telemetry;
 pub mod token;

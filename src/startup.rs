@@ -6,19 +6,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::Server;
-use poem::listener::TcpAcceptor;
+use poem::EndpointExt;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use crate::acceptor::Resilient;
 use crate::config::{Config, alg_name};
 use crate::keyring::{KeyRing, Schedule, Snapshot};
 use crate::keys::{KeyError, SigningKey};
 use crate::metrics::Metrics;
 use crate::rotation::{self, Generator};
 use crate::routes;
+use crate::server;
 use crate::token::Minter;
 
 /// What every handler shares. Built once; the key ring inside changes by snapshot swaps.
@@ -75,6 +74,7 @@ pub struct Application {
     listener: TcpListener,
     state: Arc<AppState>,
     generator: Generator,
+    header_read_timeout: Duration,
 }
 
 impl Application {
@@ -92,12 +92,19 @@ impl Application {
             listener,
             state: Arc::new(state),
             generator,
+            header_read_timeout: server::HEADER_READ_TIMEOUT,
         })
     }
 
     /// Replaces the key generator (tests inject failures).
     pub fn with_generator(mut self, generator: Generator) -> Application {
         self.generator = generator;
+        self
+    }
+
+    /// Replaces the time a client has to send a request head (tests shorten it).
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Application {
+        self.header_read_timeout = timeout;
         self
     }
 
@@ -116,6 +123,7 @@ impl Application {
             listener,
             state,
             generator,
+            header_read_timeout,
         } = self;
         let config = &state.config;
         let settings: Vec<String> = config.summary().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -140,15 +148,12 @@ impl Application {
                 stop_rx,
             ))
         });
-        // Connections idle this long are closed: long enough for a request waiting on
-        // ISSUE_DELAY, short enough that clients that never finish their headers go away.
-        let idle = config.issue_delay + Duration::from_secs(30);
-        let drain = config.issue_delay + Duration::from_secs(10);
-        let acceptor = Resilient::new(TcpAcceptor::from_tokio(listener)?, state.clone());
-        let result = Server::new_with_acceptor(acceptor)
-            .idle_timeout(idle)
-            .run_with_graceful_shutdown(routes::app(state.clone()), shutdown, Some(drain))
-            .await;
+        let limits = server::Limits {
+            header_read_timeout,
+            drain: config.issue_delay + Duration::from_secs(10),
+        };
+        let app = routes::app(state.clone()).boxed();
+        let result = server::serve(listener, app, &state.metrics, limits, shutdown).await;
         let _ = stop_tx.send(true);
         if let Some(task) = rotation {
             let _ = task.await;

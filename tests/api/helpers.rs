@@ -34,16 +34,14 @@ pub fn config(env: &[(&str, &str)]) -> Config {
 pub const TEST_SECRET: &str = "a-test-secret-of-more-than-64-bytes-so-no-warning-is-logged-for-HS512";
 
 pub async fn spawn_app(env: &[(&str, &str)]) -> TestApp {
-    spawn_app_with(env, None).await
+    spawn_app_with(env, |app| app).await
 }
 
-pub async fn spawn_app_with(env: &[(&str, &str)], generator: Option<Generator>) -> TestApp {
+/// `spawn_app`, with `adjust` applied to the `Application` before it runs.
+pub async fn spawn_app_with(env: &[(&str, &str)], adjust: impl FnOnce(Application) -> Application) -> TestApp {
     cusdeb_anonymous::crypto::install();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut app = Application::with_listener(config(env), listener).unwrap();
-    if let Some(generator) = generator {
-        app = app.with_generator(generator);
-    }
+    let app = adjust(Application::with_listener(config(env), listener).unwrap());
     let addr = app.local_addr().unwrap();
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();

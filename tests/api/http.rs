@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 async fn assert_problem(resp: reqwest::Response, status: u16) {
     assert_eq!(resp.status(), status);
@@ -191,4 +191,49 @@ async fn slow_and_garbage_clients_do_not_hold_the_server() {
     }
     assert_eq!(app.get("/anonymous/").await.status(), 200);
     drop(idle);
+}
+
+#[tokio::test]
+async fn clients_that_never_finish_their_head_are_cut_off_but_waiting_requests_are_not() {
+    let timeout = Duration::from_millis(500);
+    let app = spawn_app_with(&[("ISSUE_DELAY", "2")], |app| app.with_header_read_timeout(timeout)).await;
+    // A token request waits four times the head timeout: it has sent its head, so it is answered.
+    let waiting = {
+        let (client, url) = (app.client.clone(), app.url("/anonymous/"));
+        tokio::spawn(async move { client.get(url).send().await.unwrap().status() })
+    };
+
+    // A client trickling its head a byte every 100 ms, and one that never sends anything.
+    let (mut slow_read, mut slow_write) = TcpStream::connect(app.addr).await.unwrap().into_split();
+    let mut silent = TcpStream::connect(app.addr).await.unwrap();
+    let t = Instant::now();
+    let trickle = tokio::spawn(async move {
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().cycle().take(50) {
+            if slow_write.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut buf = [0; 256];
+    for who in ["slow", "silent"] {
+        let read = match who {
+            "slow" => tokio::time::timeout(Duration::from_secs(5), slow_read.read(&mut buf)).await,
+            _ => tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf)).await,
+        };
+        let read = read.unwrap_or_else(|_| panic!("{who} client still connected after 5 s"));
+        let took = t.elapsed();
+        // Closed or reset, or told 408: never served, never left hanging.
+        let answer = String::from_utf8_lossy(&buf[..*read.as_ref().unwrap_or(&0)]).into_owned();
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "{who}: {answer}"
+        );
+        assert!(
+            took >= timeout - Duration::from_millis(50) && took < Duration::from_secs(3),
+            "{who} client cut off after {took:?}"
+        );
+    }
+    trickle.abort();
+    assert_eq!(waiting.await.unwrap(), 200);
 }

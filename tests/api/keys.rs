@@ -160,7 +160,7 @@ async fn discovery_and_claims_with_issuer_and_audience() {
 #[tokio::test]
 async fn not_ready_until_a_key_is_active_and_generation_failures_are_retried() {
     let (allow, generator) = gated_generator();
-    let app = spawn_app_with(&[("ALGO", "ES256")], Some(generator)).await;
+    let app = spawn_app_with(&[("ALGO", "ES256")], |app| app.with_generator(generator)).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);

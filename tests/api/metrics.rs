@@ -128,7 +128,7 @@ async fn key_metrics_follow_rotation() {
 #[tokio::test]
 async fn generation_failures_are_counted() {
     let (allow, generator) = gated_generator();
-    let app = spawn_app_with(&[("ALGO", "ES384")], Some(generator)).await;
+    let app = spawn_app_with(&[("ALGO", "ES384")], |app| app.with_generator(generator)).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let m = scrape(&app).await;
     assert!(value(&m, "cusdeb_anonymous_key_generation_failures_total") >= 1.0);
