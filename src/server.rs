@@ -82,8 +82,8 @@ pub async fn serve(
                     let req = Request::from((req, local.clone(), remote.clone(), Scheme::HTTP));
                     let endpoint = endpoint.clone();
                     async move {
-                        let resp: hyper::Response<_> = endpoint.get_response(req).await.into();
-                        Ok::<_, Infallible>(resp)
+                        let resp = endpoint.call(req).await.unwrap_or_else(|e| e.into_response());
+                        Ok::<_, Infallible>(hyper::Response::from(resp))
                     }
                 });
                 let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
