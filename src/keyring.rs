@@ -17,6 +17,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use jsonwebtoken::jwk::Jwk;
+use poem::http::HeaderValue;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -63,7 +64,7 @@ pub struct Snapshot {
     /// `{"keys":[…]}`: pending, active and retired public keys.
     jwks: Bytes,
     /// Strong ETag of `jwks`: a quoted base64url SHA-256 of the body.
-    etag: Arc<str>,
+    etag: HeaderValue,
 }
 
 impl Snapshot {
@@ -101,7 +102,7 @@ impl Snapshot {
             keys,
             active,
             jwks: Bytes::from(jwks),
-            etag: etag.into(),
+            etag: HeaderValue::try_from(etag).expect("a quoted base64url digest is a valid header value"),
         }
     }
 
@@ -118,7 +119,8 @@ impl Snapshot {
         &self.jwks
     }
 
-    pub fn etag(&self) -> &Arc<str> {
+    /// The strong ETag of [`Snapshot::jwks`], quoted, ready to send.
+    pub fn etag(&self) -> &HeaderValue {
         &self.etag
     }
 

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::EndpointExt;
+use poem::http::HeaderValue;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use crate::config::{Config, alg_name};
 use crate::keyring::{KeyRing, Schedule, Snapshot};
@@ -17,6 +18,7 @@ use crate::keys::{KeyError, SigningKey};
 use crate::metrics::Metrics;
 use crate::rotation::{self, Generator};
 use crate::routes;
+use crate::routes::waiting::Places;
 use crate::server;
 use crate::token::Minter;
 
@@ -25,10 +27,10 @@ pub struct AppState {
     pub config: Config,
     pub ring: Arc<KeyRing>,
     pub minter: Minter,
-    /// Permits for requests waiting on `ISSUE_DELAY`; `MAX_PENDING` of them.
-    pub pending: Semaphore,
+    /// Places for requests waiting on `ISSUE_DELAY`; `MAX_PENDING` of them.
+    pub pending: Places,
     /// `public, max-age=JWKS_MAX_AGE`, formatted once.
-    pub jwks_cache_control: String,
+    pub jwks_cache_control: HeaderValue,
     pub metrics: Metrics,
 }
 
@@ -51,8 +53,9 @@ impl AppState {
                 config.issuer.as_deref(),
                 config.audience.as_deref(),
             ),
-            pending: Semaphore::new(config.max_pending),
-            jwks_cache_control: format!("public, max-age={}", config.jwks_max_age.as_secs()),
+            pending: Places::new(config.max_pending),
+            jwks_cache_control: HeaderValue::try_from(format!("public, max-age={}", config.jwks_max_age.as_secs()))
+                .expect("digits are a valid header value"),
             metrics: Metrics::new(alg_name(config.algorithm)),
             config,
         })
@@ -60,7 +63,7 @@ impl AppState {
 
     /// Requests waiting on `ISSUE_DELAY` now.
     pub fn waiting(&self) -> usize {
-        self.config.max_pending - self.pending.available_permits()
+        self.pending.taken()
     }
 
     /// `Retry-After` for a shed request: about one `ISSUE_DELAY`, at least a second.

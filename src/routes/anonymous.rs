@@ -11,6 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, ResponseContent, Tags};
 use time::OffsetDateTime;
 
 use super::problem::Problem;
+use super::response_header::Header;
 use crate::startup::AppState;
 
 #[derive(Tags)]
@@ -45,18 +46,19 @@ pub enum TokenResponse {
     /// A fresh token: header `{"alg","typ":"JWT"[,"kid"]}`, payload `{"token_type":"access",
     /// "exp","jti","user_id":-1[,"iss"][,"aud"]}`.
     #[oai(status = 200)]
-    Ok(TokenBody, #[oai(header = "Cache-Control")] String),
+    Ok(TokenBody, #[oai(header = "Cache-Control")] Header),
     /// Too many requests are waiting on `ISSUE_DELAY` (`MAX_PENDING`), or no signing key is
     /// active yet; retry after `Retry-After` seconds.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(
         Json<Problem>,
         #[oai(header = "Retry-After")] u64,
-        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Cache-Control")] Header,
     ),
 }
 
-const NO_STORE: &str = "no-store";
+/// Every token is fresh: no cache may keep one.
+const NO_STORE: Header = Header::from_static("no-store");
 
 pub struct AnonymousApi {
     pub state: Arc<AppState>,
@@ -98,7 +100,7 @@ impl AnonymousApi {
         } else {
             TokenBody::Text(PlainText(minted.token))
         };
-        TokenResponse::Ok(body, NO_STORE.into())
+        TokenResponse::Ok(body, NO_STORE)
     }
 }
 
@@ -106,7 +108,7 @@ fn unavailable(retry_after: u64, detail: &str) -> TokenResponse {
     TokenResponse::Unavailable(
         Json(Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail)),
         retry_after,
-        NO_STORE.into(),
+        NO_STORE,
     )
 }
 

@@ -5,6 +5,7 @@
 pub mod anonymous;
 pub mod health;
 pub mod problem;
+pub mod response_header;
 pub mod waiting;
 pub mod wellknown;
 
@@ -71,9 +72,9 @@ async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -
         headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         resp
     } else {
-        let permit = if is_anonymous && waiting::waits(&method) {
+        let place = if is_anonymous && waiting::waits(&method) {
             match waiting::wait(&state).await {
-                Ok(permit) => Some(permit),
+                Ok(place) => Some(place),
                 Err(shed) => return Ok(finish(shed, &state, &method, &path, start, allowed_origin)),
             }
         } else {
@@ -84,7 +85,7 @@ async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -
             Ok(resp) => resp.into_response(),
             Err(err) => problem::from_error(&err),
         };
-        drop(permit);
+        drop(place);
         resp
     };
     Ok(finish(resp, &state, &method, &path, start, allowed_origin))

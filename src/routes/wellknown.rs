@@ -9,6 +9,7 @@ use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use super::problem::Problem;
+use super::response_header::Header;
 use crate::startup::AppState;
 
 #[derive(Tags)]
@@ -56,16 +57,16 @@ pub enum JwksResponse {
     #[oai(status = 200, actual_type = "Json<JwkSetDoc>")]
     Ok(
         Binary<bytes::Bytes>,
-        #[oai(header = "ETag")] String,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Access-Control-Allow-Origin")] String,
+        #[oai(header = "ETag")] Header,
+        #[oai(header = "Cache-Control")] Header,
+        #[oai(header = "Access-Control-Allow-Origin")] Header,
     ),
     /// Unchanged since the ETag given in `If-None-Match`.
     #[oai(status = 304)]
     NotModified(
-        #[oai(header = "ETag")] String,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Access-Control-Allow-Origin")] String,
+        #[oai(header = "ETag")] Header,
+        #[oai(header = "Cache-Control")] Header,
+        #[oai(header = "Access-Control-Allow-Origin")] Header,
     ),
 }
 
@@ -87,13 +88,16 @@ pub enum DiscoveryResponse {
     #[oai(status = 200)]
     Ok(
         Json<Discovery>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Access-Control-Allow-Origin")] String,
+        #[oai(header = "Cache-Control")] Header,
+        #[oai(header = "Access-Control-Allow-Origin")] Header,
     ),
     /// `ISSUER` is not configured, so there is no discovery document.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
 }
+
+/// Anyone may fetch the keys and the discovery document from a browser.
+const ANY_ORIGIN: Header = Header::from_static("*");
 
 pub struct WellKnownApi {
     pub state: Arc<AppState>,
@@ -108,12 +112,12 @@ impl WellKnownApi {
     #[oai(path = "/.well-known/jwks.json", method = "get", operation_id = "jwks")]
     async fn jwks(&self, req: &Request) -> JwksResponse {
         let snapshot = self.state.ring.load();
-        let etag = snapshot.etag().to_string();
-        let cache = self.state.jwks_cache_control.clone();
-        if if_none_match(req, &etag) {
-            return JwksResponse::NotModified(etag, cache, "*".into());
+        let etag = Header(snapshot.etag().clone());
+        let cache = Header(self.state.jwks_cache_control.clone());
+        if if_none_match(req, etag.0.as_bytes()) {
+            return JwksResponse::NotModified(etag, cache, ANY_ORIGIN);
         }
-        JwksResponse::Ok(Binary(snapshot.jwks().clone()), etag, cache, "*".into())
+        JwksResponse::Ok(Binary(snapshot.jwks().clone()), etag, cache, ANY_ORIGIN)
     }
 
     /// OpenID Connect discovery document
@@ -137,17 +141,17 @@ impl WellKnownApi {
             subject_types_supported: vec!["public".into()],
             id_token_signing_alg_values_supported: vec![crate::config::alg_name(config.algorithm).into()],
         };
-        DiscoveryResponse::Ok(Json(doc), self.state.jwks_cache_control.clone(), "*".into())
+        DiscoveryResponse::Ok(Json(doc), Header(self.state.jwks_cache_control.clone()), ANY_ORIGIN)
     }
 }
 
 /// RFC 9110 §13.1.2: weak comparison, `*` matches any.
-fn if_none_match(req: &Request, etag: &str) -> bool {
+fn if_none_match(req: &Request, etag: &[u8]) -> bool {
     let Some(value) = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) else {
         return false;
     };
     value
         .split(',')
         .map(str::trim)
-        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/").as_bytes() == etag)
 }

@@ -45,7 +45,7 @@ async fn fractional_delay() {
 async fn max_pending_sheds_with_503_and_retry_after() {
     let app = spawn_app(&[("ISSUE_DELAY", "1.5"), ("MAX_PENDING", "3")]).await;
     let waiting = app.hold(3).await;
-    assert_eq!(app.state.pending.available_permits(), 0);
+    assert_eq!(app.state.waiting(), app.state.config.max_pending);
 
     let shed = app.get("/anonymous/").await;
     assert_eq!(shed.status(), 503);

@@ -98,10 +98,11 @@ impl TestApp {
         panic!("not ready within 60 s");
     }
 
-    /// Starts `n` requests to `/anonymous/` and waits (bounded) until they all hold a
-    /// `MAX_PENDING` permit, i.e. are waiting on `ISSUE_DELAY`. Returns their statuses' handles.
+    /// Starts `n` requests to `/anonymous/` and waits (bounded) until they all hold one of
+    /// the `MAX_PENDING` places, i.e. are waiting on `ISSUE_DELAY`. Returns their statuses' handles.
     pub async fn hold(&self, n: usize) -> Vec<JoinHandle<reqwest::StatusCode>> {
-        let free = self.state.pending.available_permits();
+        let max = self.state.config.max_pending;
+        let free = max - self.state.waiting();
         let handles = (0..n)
             .map(|_| {
                 let (client, url) = (self.client.clone(), self.url("/anonymous/"));
@@ -109,16 +110,12 @@ impl TestApp {
             })
             .collect();
         for _ in 0..200 {
-            if self.state.pending.available_permits() <= free.saturating_sub(n) {
+            if max - self.state.waiting() <= free.saturating_sub(n) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(
-            self.state.pending.available_permits(),
-            free.saturating_sub(n),
-            "requests not held"
-        );
+        assert_eq!(max - self.state.waiting(), free.saturating_sub(n), "requests not held");
         handles
     }
 

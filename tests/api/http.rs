@@ -139,7 +139,7 @@ async fn graceful_shutdown_drains_delayed_requests() {
         })
         .collect();
     for _ in 0..100 {
-        if app.state.pending.available_permits() == app.state.config.max_pending - 20 {
+        if app.state.waiting() == 20 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
