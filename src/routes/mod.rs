@@ -12,7 +12,7 @@ pub mod wellknown;
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::http::{HeaderValue, Method, StatusCode, Uri, header};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
 
@@ -44,17 +44,24 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
         .at("/openapi.yaml", api.spec_endpoint_yaml())
         .nest("/docs", api.swagger_ui())
         .nest_no_strip("/", api);
-    route.around(move |ep, req| edge(ep, req, state.clone()))
+    // The operation's path, parsed once: the seed's `/anonymous/` is routed to it.
+    let operation_uri = Uri::from_static("/anonymous");
+    route.around(move |ep, req| edge(ep, req, state.clone(), operation_uri.clone()))
 }
 
-async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, state: Arc<AppState>) -> poem::Result<Response> {
+async fn edge<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    state: Arc<AppState>,
+    operation_uri: Uri,
+) -> poem::Result<Response> {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let is_anonymous = path == "/anonymous/" || path == "/anonymous";
     if path == "/anonymous/" {
         // The seed's URL; poem-openapi registers the operation without the trailing slash.
-        *req.uri_mut() = poem::http::Uri::from_static("/anonymous");
+        *req.uri_mut() = operation_uri;
     }
     let origin = req.headers().get(header::ORIGIN).cloned();
     let allowed_origin = if is_anonymous {
