@@ -4,9 +4,9 @@
 //! in flight (those waiting on `ISSUE_DELAY` included).
 //!
 //! Why not `poem::Server`: there a connection also carries HTTP/2 detection, an inactivity
-//! watchdog woken on every read, and a read buffer that grows while a request waits — about
-//! 26 KB per held request against about half that here — and nothing bounds how long a client
-//! may take to send its request head. Here a connection is hyper's HTTP/1 state machine with
+//! watchdog woken on every read, and a read buffer that grows while a request waits — 26 KB
+//! per held request against 15 KB here (`benches/held.py`) — and nothing bounds how long a
+//! client may take to send its request head. Here a connection is hyper's HTTP/1 state machine with
 //! a header-read timeout, and the request it is serving.
 
 use std::convert::Infallible;
