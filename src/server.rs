@@ -56,7 +56,8 @@ pub async fn serve(
     let local = LocalAddr(Addr::SocketAddr(listener.local_addr()?));
     let mut http = http1::Builder::new();
     // half_close: while a request is in flight hyper does not read ahead to detect a client
-    // that went away, so the read buffer stays at one head's size for the whole wait.
+    // that went away, so the read buffer stays at one head's size for the whole wait. (The
+    // cost: a client that hangs up while waiting keeps its MAX_PENDING place until the end.)
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .half_close(true);
@@ -110,7 +111,7 @@ pub async fn serve(
     drop(listener);
     if tokio::time::timeout(limits.drain, graceful.shutdown()).await.is_err() {
         let drain_secs = limits.drain.as_secs_f64();
-        tracing::warn!(drain_secs, "drain timed out; closing the remaining connections");
+        tracing::warn!(drain_secs, "drain timed out; abandoning the connections still open");
     }
     Ok(())
 }
