@@ -3,7 +3,8 @@
 # pinned to core 1, ISSUE_DELAY=0. Drives /healthz (the floor), /anonymous/ per algorithm and
 # the JWKS (200 and 304), interleaved over ROUNDS rounds, and prints medians against the
 # budgets, with ideal(alg) = 1/(1/floor + one bare ring signature timed on core 0 in each
-# round). Then: start-up time to /readyz, and HELD requests held on ISSUE_DELAY.
+# round). Then benches/process.py: start-up time to /readyz, and HELD requests held on
+# ISSUE_DELAY.
 #
 # Usage: benches/load.sh [ROUNDS=3] [SECONDS=4]      (installs wrk with apt-get if missing)
 #   HELD=10000     requests held at once on a 5 s ISSUE_DELAY
@@ -133,5 +134,4 @@ if os.path.exists(f"{out}/polling"):
 PY
 
 echo
-python3 benches/ready.py "$bin" 5
-python3 benches/held.py "$bin" "${HELD:-10000}" 5
+python3 benches/process.py "$bin" "${HELD:-10000}" 5

@@ -119,6 +119,18 @@ pub enum LogFormat {
     Json,
 }
 
+impl LogFormat {
+    const ALL: [LogFormat; 2] = [LogFormat::Text, LogFormat::Json];
+
+    /// The `LOG_FORMAT` value naming this format.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
 /// The issuer's configuration, parsed and cross-checked.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -219,10 +231,8 @@ impl Config {
         let max_pending = get("MAX_PENDING").integer::<usize>(1, 1 << 24, "an integer from 1 to 16777216")?;
         let cors_allowed_origins = parse_cors(&get("CORS_ALLOWED_ORIGINS"))?;
         let format_raw = get("LOG_FORMAT");
-        let log_format = match format_raw.text() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            _ => return Err(format_raw.error("expected text or json")),
+        let Some(log_format) = LogFormat::ALL.into_iter().find(|f| f.name() == format_raw.text()) else {
+            return Err(format_raw.error("expected text or json"));
         };
 
         if jwks_max_age >= key_rotation_interval {
@@ -311,15 +321,7 @@ impl Config {
                     Some(CorsOrigins::List(l)) => l.join(","),
                 },
             ),
-            (
-                "LOG_FORMAT",
-                if self.log_format == LogFormat::Json {
-                    "json"
-                } else {
-                    "text"
-                }
-                .into(),
-            ),
+            ("LOG_FORMAT", self.log_format.name().into()),
         ]
     }
 

@@ -1,8 +1,8 @@
 //! Prometheus metrics (`GET /metrics`, text format 0.0.4) through `prometheus-client`.
 //!
 //! Counters and histograms are updated where things happen: the edge middleware (requests,
-//! latency), the token operation (tokens, shed requests), the rotation task (rotations,
-//! generation failures). Gauges that describe state — requests waiting, keys per state, the
+//! latency), the waiting room (shed requests), the token operation (tokens), the connection
+//! loop (accept errors), the rotation task (rotations, generation failures). Gauges that describe state — requests waiting, keys per state, the
 //! active key's age, the next rotation — are derived from that state at scrape time, so the
 //! hot path pays nothing for them.
 
@@ -13,7 +13,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 use time::OffsetDateTime;
 
 use crate::keyring::{KeyState, Snapshot};
@@ -77,65 +77,68 @@ impl Metrics {
         let tokens = Family::<AlgorithmLabel, Counter>::default();
         let tokens_issued = tokens.get_or_create(&AlgorithmLabel { algorithm }).clone();
         registry.register("tokens_issued", "Tokens issued, by algorithm", tokens);
-        let requests = Family::default();
-        registry.register(
+        let requests = register(
+            &mut registry,
             "http_requests",
             "HTTP requests answered, by route and status",
-            requests.clone(),
+            Family::default(),
         );
-        let latency = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
-        registry.register(
+        let latency = register(
+            &mut registry,
             "http_request_duration_seconds",
             "Time to answer, by route (ISSUE_DELAY included)",
-            latency.clone(),
+            Family::new_with_constructor(latency_histogram as fn() -> Histogram),
         );
-        let pending = Gauge::default();
-        registry.register(
+        let pending = register(
+            &mut registry,
             "pending_requests",
             "Requests waiting on ISSUE_DELAY now",
-            pending.clone(),
+            Gauge::default(),
         );
-        let shed = Counter::default();
-        registry.register(
+        let shed = register(
+            &mut registry,
             "requests_shed",
             "Requests refused with 503 because MAX_PENDING were waiting",
-            shed.clone(),
+            Counter::default(),
         );
-        let accept_errors = Counter::default();
-        registry.register(
+        let accept_errors = register(
+            &mut registry,
             "accept_errors",
             "Failed accept() calls (e.g. EMFILE); the server backs off and goes on",
-            accept_errors.clone(),
+            Counter::default(),
         );
-        let keys = Family::default();
-        registry.register(
+        let keys = register(
+            &mut registry,
             "keys",
             "Published keys by state (pending, active, retired)",
-            keys.clone(),
+            Family::default(),
         );
-        let active_key_age = Gauge::default();
-        registry.register(
+        let active_key_age = register(
+            &mut registry,
             "active_key_age_seconds",
             "Seconds since the active key started signing",
-            active_key_age.clone(),
+            Gauge::default(),
         );
-        let next_rotation = Gauge::default();
-        registry.register(
+        let next_rotation = register(
+            &mut registry,
             "next_rotation_timestamp_seconds",
             "Unix time at which the pending key takes over (0: none)",
-            next_rotation.clone(),
+            Gauge::default(),
         );
-        let rotation = RotationMetrics::default();
-        registry.register(
-            "key_rotations",
-            "Pending keys that became active",
-            rotation.rotations.clone(),
-        );
-        registry.register(
-            "key_generation_failures",
-            "Key generations that failed (retried)",
-            rotation.generation_failures.clone(),
-        );
+        let rotation = RotationMetrics {
+            rotations: register(
+                &mut registry,
+                "key_rotations",
+                "Pending keys that became active",
+                Counter::default(),
+            ),
+            generation_failures: register(
+                &mut registry,
+                "key_generation_failures",
+                "Key generations that failed (retried)",
+                Counter::default(),
+            ),
+        };
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -205,6 +208,12 @@ impl Metrics {
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
         out
     }
+}
+
+/// Registers `metric` and returns it (a metric is a shared handle: the clone is the same one).
+fn register<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
 }
 
 /// 100 µs … ~30 s: signing costs, and ISSUE_DELAY on top.

@@ -1,6 +1,6 @@
 //! Logging: `tracing` to stderr as text or JSON (`LOG_FORMAT`), filtered by `RUST_LOG`
-//! (default `info`), timestamps in `TIME_ZONE`. Nothing logs a secret or a token: the secret type's `Debug` is redacted and
-//! request lines carry method, path, status and latency only.
+//! (default `info`), timestamps in `TIME_ZONE`. Nothing logs a secret or a token: the secret
+//! type's `Debug` is redacted and request lines carry method, path, status and latency only.
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::Writer;

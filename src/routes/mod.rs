@@ -17,6 +17,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
 
 use crate::config::CorsOrigins;
+use crate::metrics::route_of;
 use crate::startup::AppState;
 
 pub type Apis = (anonymous::AnonymousApi, wellknown::WellKnownApi, health::HealthApi);
@@ -57,15 +58,16 @@ async fn edge<E: Endpoint>(
 ) -> poem::Result<Response> {
     let start = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let is_anonymous = path == "/anonymous/" || path == "/anonymous";
-    if path == "/anonymous/" {
+    // Kept for the log line (a reference-counted clone); the route label is a closed set.
+    let uri = req.uri().clone();
+    let route = route_of(uri.path());
+    let is_anonymous = route == "anonymous";
+    if uri.path() == "/anonymous/" {
         // The seed's URL; poem-openapi registers the operation without the trailing slash.
         *req.uri_mut() = operation_uri;
     }
-    let origin = req.headers().get(header::ORIGIN).cloned();
     let allowed_origin = if is_anonymous {
-        allowed_origin(&state, origin.as_ref())
+        allowed_origin(&state, req.headers().get(header::ORIGIN))
     } else {
         None
     };
@@ -82,7 +84,7 @@ async fn edge<E: Endpoint>(
         let place = if is_anonymous && waiting::waits(&method) {
             match waiting::wait(&state).await {
                 Ok(place) => Some(place),
-                Err(shed) => return Ok(finish(shed, &state, &method, &path, start, allowed_origin)),
+                Err(shed) => return Ok(finish(shed, &state, &method, &uri, route, start, allowed_origin)),
             }
         } else {
             None
@@ -95,7 +97,7 @@ async fn edge<E: Endpoint>(
         drop(place);
         resp
     };
-    Ok(finish(resp, &state, &method, &path, start, allowed_origin))
+    Ok(finish(resp, &state, &method, &uri, route, start, allowed_origin))
 }
 
 /// Headers every response gets at the edge; then the request's metrics and log line.
@@ -103,7 +105,8 @@ fn finish(
     mut resp: Response,
     state: &AppState,
     method: &Method,
-    path: &str,
+    uri: &Uri,
+    route: &'static str,
     start: Instant,
     allowed_origin: Option<HeaderValue>,
 ) -> Response {
@@ -119,9 +122,8 @@ fn finish(
     }
     let elapsed = start.elapsed();
     let status = resp.status().as_u16();
-    state
-        .metrics
-        .request(crate::metrics::route_of(path), status, elapsed.as_secs_f64());
+    state.metrics.request(route, status, elapsed.as_secs_f64());
+    let path = uri.path();
     tracing::info!(method = %method, path = %path, status, latency_us = elapsed.as_micros() as u64, "request");
     resp
 }

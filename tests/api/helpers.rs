@@ -33,6 +33,19 @@ pub fn config(env: &[(&str, &str)]) -> Config {
 
 pub const TEST_SECRET: &str = "a-test-secret-of-more-than-64-bytes-so-no-warning-is-logged-for-HS512";
 
+/// An asymmetric `alg` rotating every 2 s with 1 s JWKS max-age, TTL and leeway: a whole key
+/// lifecycle in seconds (retired keys stay published 3 s).
+pub async fn spawn_fast_rotation(alg: &str) -> TestApp {
+    spawn_app(&[
+        ("ALGO", alg),
+        ("KEY_ROTATION_INTERVAL", "2"),
+        ("JWKS_MAX_AGE", "1"),
+        ("TOKEN_TTL", "1"),
+        ("CLOCK_LEEWAY", "1"),
+    ])
+    .await
+}
+
 pub async fn spawn_app(env: &[(&str, &str)]) -> TestApp {
     spawn_app_with(env, |app| app).await
 }

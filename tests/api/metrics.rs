@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{TestApp, gated_generator, spawn_app, spawn_app_with, unix_now};
+use crate::helpers::{TestApp, gated_generator, spawn_app, spawn_app_with, spawn_fast_rotation, unix_now};
 
 /// The value of the sample named exactly `series` (name plus labels as exposed).
 fn value(text: &str, series: &str) -> f64 {
@@ -93,14 +93,7 @@ async fn request_token_and_shedding_metrics_move() {
 
 #[tokio::test]
 async fn key_metrics_follow_rotation() {
-    let app = spawn_app(&[
-        ("ALGO", "EdDSA"),
-        ("KEY_ROTATION_INTERVAL", "2"),
-        ("JWKS_MAX_AGE", "1"),
-        ("TOKEN_TTL", "1"),
-        ("CLOCK_LEEWAY", "1"),
-    ])
-    .await;
+    let app = spawn_fast_rotation("EdDSA").await;
     app.wait_ready().await;
     app.wait_pending().await;
     let m = scrape(&app).await;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::helpers::spawn_fast_rotation;
 use crate::verify::{split, verify_jwk};
 
 struct Issued {
@@ -36,14 +36,7 @@ fn now() -> f64 {
 async fn no_token_ever_names_a_kid_missing_from_a_jwks_served_in_its_window() {
     const MAX_AGE: f64 = 1.0;
     const LEEWAY: f64 = 1.0;
-    let app = spawn_app(&[
-        ("ALGO", "ES256"),
-        ("KEY_ROTATION_INTERVAL", "2"),
-        ("JWKS_MAX_AGE", "1"),
-        ("TOKEN_TTL", "1"),
-        ("CLOCK_LEEWAY", "1"),
-    ])
-    .await;
+    let app = spawn_fast_rotation("ES256").await;
     app.wait_ready().await;
     let run_for = Duration::from_secs(9);
 
