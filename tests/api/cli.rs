@@ -151,8 +151,7 @@ async fn sigterm_drains_in_flight_requests_and_logs_no_secret_or_token() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = child.id().unwrap().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    sigterm(child.id().unwrap());
     let mut tokens = Vec::new();
     for r in in_flight {
         let token = r.await.unwrap();
@@ -282,8 +281,7 @@ async fn json_logs_parse_and_carry_lifecycle_events_but_no_secret_or_token() {
                 .unwrap(),
         );
     }
-    let pid = child.id().unwrap().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    sigterm(child.id().unwrap());
     let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
         .await
         .unwrap()
@@ -397,8 +395,7 @@ async fn accept_errors_neither_kill_nor_spin_the_server() {
         .unwrap();
     assert!(errors >= 1.0, "no accept error was counted");
     let out = child.wait_with_output();
-    let pid = pid.to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    sigterm(pid);
     let out = tokio::time::timeout(Duration::from_secs(10), out)
         .await
         .unwrap()
@@ -410,4 +407,13 @@ async fn accept_errors_neither_kill_nor_spin_the_server() {
         (1..=5).contains(&warnings),
         "one warning per streak of failures, not one per failure: {log}"
     );
+}
+
+/// Sends SIGTERM with the shell's builtin `kill` (no procps needed).
+fn sigterm(pid: u32) {
+    let status = Command::new("sh")
+        .args(["-c", "kill -TERM \"$0\"", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -TERM {pid} failed");
 }
