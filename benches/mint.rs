@@ -147,8 +147,8 @@ fn snapshot(c: &mut Criterion) {
         retention: Duration::from_secs(30),
     };
     let now = OffsetDateTime::now_utc();
-    let s = Snapshot::empty().with_new_key(SigningKey::generate(Algorithm::ES256, 2048).unwrap(), now, &schedule);
-    let key = || SigningKey::generate(Algorithm::ES256, 2048).unwrap();
+    let key = || std::sync::Arc::new(SigningKey::generate(Algorithm::ES256, 2048).unwrap());
+    let s = Snapshot::empty().with_new_key(key(), now, &schedule);
     // Key generation is setup, not timed: this is the JWKS (and ETag) the ring rebuilds.
     c.bench_function("jwks snapshot build (ES256, 2 keys)", |b| {
         b.iter_batched(key, |k| s.with_new_key(k, now, &schedule), BatchSize::SmallInput)

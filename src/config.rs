@@ -6,8 +6,11 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use jsonwebtoken::Algorithm;
 
+use crate::keys::{SigningKey, pem};
 use crate::zone::Zone;
 
 /// One row of the parameter table: the single source of `--help` and of the parse defaults.
@@ -24,16 +27,20 @@ pub const PARAMS: &[Param] = &[
         Some("HS256"),
         "signing algorithm: HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA",
     ),
-    p("SECRET_KEY", Some("secret"), "HMAC secret (HS* only); change it"),
+    p(
+        "SECRET_KEY",
+        Some("secret"),
+        "HS*: the HMAC secret, change it; asymmetric ALGO: a PEM private key here signs every token (static key)",
+    ),
     p(
         "SECRET_KEY_FILE",
         None,
-        "read the HMAC secret from this file instead (trailing newline stripped)",
+        "read SECRET_KEY from this file instead (trailing newline stripped)",
     ),
     p(
         "ISSUE_DELAY",
         Some("5"),
-        "seconds to wait before answering /anonymous/ (fractions allowed)",
+        "seconds to wait before answering /anonymous/, 0-86400, fractions allowed",
     ),
     p("PORT", Some("8007"), "TCP port, 1-65535"),
     p("HOST", Some("0.0.0.0"), "bind address (IPv4 or IPv6 literal)"),
@@ -42,21 +49,25 @@ pub const PARAMS: &[Param] = &[
         Some("Europe/Moscow"),
         "IANA zone for human-readable times (logs, expires_at); never for exp",
     ),
-    p("TOKEN_TTL", Some("20"), "token lifetime in seconds"),
+    p(
+        "TOKEN_TTL",
+        Some("20"),
+        "token lifetime in seconds, 1-315360000 (10 years)",
+    ),
     p(
         "KEY_ROTATION_INTERVAL",
         Some("21600"),
-        "seconds a signing key stays active (asymmetric ALGO)",
+        "seconds a signing key stays active (asymmetric ALGO), 1-315360000",
     ),
     p(
         "JWKS_MAX_AGE",
         Some("300"),
-        "Cache-Control max-age of the JWKS, seconds; below KEY_ROTATION_INTERVAL",
+        "Cache-Control max-age of the JWKS, seconds, 0-315360000; below KEY_ROTATION_INTERVAL",
     ),
     p(
         "CLOCK_LEEWAY",
         Some("60"),
-        "seconds verifiers may accept past exp; retired keys stay published this much longer",
+        "seconds verifiers may accept past exp, 0-315360000; retired keys stay published this much longer",
     ),
     p("RSA_KEY_BITS", Some("2048"), "RSA modulus size: 2048, 3072 or 4096"),
     p(
@@ -131,12 +142,26 @@ impl LogFormat {
     }
 }
 
+/// What signs the tokens.
+#[derive(Debug, Clone)]
+pub enum Signing {
+    /// HS*: the HMAC secret (`SECRET_KEY`).
+    Hmac(Secret),
+    /// Asymmetric ALGO with a PEM private key in `from` (`SECRET_KEY` or `SECRET_KEY_FILE`):
+    /// it signs every token and never rotates.
+    Static { key: Arc<SigningKey>, from: &'static str },
+    /// Asymmetric ALGO: keys generated in-process and rotated on a timer.
+    Generated,
+}
+
 /// The issuer's configuration, parsed and cross-checked.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub algorithm: Algorithm,
-    /// Present exactly when `algorithm` is an HMAC algorithm.
-    pub secret: Option<Secret>,
+    /// What signs: the HMAC secret, a static PEM key, or generated keys.
+    pub signing: Signing,
+    /// `SECRET_KEY`/`SECRET_KEY_FILE` set under an asymmetric ALGO without a PEM key: unused.
+    ignored_secret: Option<&'static str>,
     pub issue_delay: Duration,
     pub host: IpAddr,
     pub port: u16,
@@ -187,9 +212,15 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &'static str| -> Raw {
             let default = PARAMS.iter().find(|p| p.name == name).and_then(|p| p.default);
+            // Every value but the secret is trimmed; where an empty value means nothing
+            // (compose files write `ISSUER=`), it counts as unset.
+            let given = lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !(v.is_empty() && EMPTY_IS_UNSET.contains(&name)));
             Raw {
                 name,
-                value: lookup(name).or_else(|| default.map(str::to_owned)),
+                set: given.is_some(),
+                value: given.or_else(|| default.map(str::to_owned)),
             }
         };
 
@@ -197,12 +228,7 @@ impl Config {
         let algorithm = parse_algorithm(algo.text()).ok_or_else(|| {
             algo.error("expected one of HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA")
         })?;
-
-        let secret = read_secret(
-            &get("SECRET_KEY"),
-            lookup("SECRET_KEY_FILE"),
-            lookup("SECRET_KEY").is_some(),
-        )?;
+        let (signing, ignored_secret) = read_signing(algorithm, &lookup)?;
         let issue_delay = get("ISSUE_DELAY").seconds_f64()?;
         let port = get("PORT").integer::<u16>(1, u16::MAX as u64, "an integer from 1 to 65535")?;
         let host_raw = get("HOST");
@@ -213,12 +239,12 @@ impl Config {
         let tz_raw = get("TIME_ZONE");
         let time_zone = Zone::get(tz_raw.text())
             .ok_or_else(|| tz_raw.error("expected an IANA time zone name, e.g. Europe/Moscow or UTC"))?;
-        let token_ttl = get("TOKEN_TTL").positive_seconds()?;
+        let token_ttl = get("TOKEN_TTL").seconds(1)?;
         let rotation_raw = get("KEY_ROTATION_INTERVAL");
-        let key_rotation_interval = rotation_raw.positive_seconds()?;
+        let key_rotation_interval = rotation_raw.seconds(1)?;
         let max_age_raw = get("JWKS_MAX_AGE");
-        let jwks_max_age = max_age_raw.seconds()?;
-        let clock_leeway = get("CLOCK_LEEWAY").seconds()?;
+        let jwks_max_age = max_age_raw.seconds(0)?;
+        let clock_leeway = get("CLOCK_LEEWAY").seconds(0)?;
         let bits_raw = get("RSA_KEY_BITS");
         let rsa_key_bits = match bits_raw.text() {
             "2048" => 2048,
@@ -227,7 +253,7 @@ impl Config {
             _ => return Err(bits_raw.error("expected 2048, 3072 or 4096")),
         };
         let issuer = get("ISSUER").optional_url()?;
-        let audience = get("AUDIENCE").optional_nonempty()?;
+        let audience = get("AUDIENCE").value;
         let max_pending = get("MAX_PENDING").integer::<usize>(1, 1 << 24, "an integer from 1 to 16777216")?;
         let cors_allowed_origins = parse_cors(&get("CORS_ALLOWED_ORIGINS"))?;
         let format_raw = get("LOG_FORMAT");
@@ -235,15 +261,10 @@ impl Config {
             return Err(format_raw.error("expected text or json"));
         };
 
-        if jwks_max_age >= key_rotation_interval {
-            return Err(max_age_raw.error(&format!(
-                "must be below KEY_ROTATION_INTERVAL ({}s), so every key is published at least JWKS_MAX_AGE before it signs",
-                key_rotation_interval.as_secs()
-            )));
-        }
         let config = Config {
             algorithm,
-            secret: if is_hmac(algorithm) { Some(secret) } else { None },
+            signing,
+            ignored_secret,
             issue_delay,
             host,
             port,
@@ -259,19 +280,29 @@ impl Config {
             cors_allowed_origins,
             log_format,
         };
-        if config.max_published_keys() > MAX_PUBLISHED_KEYS {
-            return Err(rotation_raw.error(&format!(
-                "too short for TOKEN_TTL + CLOCK_LEEWAY ({}s): retired keys would pile up beyond {MAX_PUBLISHED_KEYS} published keys; use at least {}",
-                (config.token_ttl + config.clock_leeway).as_secs(),
-                (config.token_ttl + config.clock_leeway).as_secs().div_ceil(MAX_PUBLISHED_KEYS - 2)
-            )));
+        if config.rotates() {
+            check_schedule(&config, &rotation_raw, &max_age_raw)?;
         }
         Ok(config)
+    }
+
+    /// Whether keys are generated and rotated (asymmetric ALGO without a static key): only
+    /// then do the rotation parameters matter.
+    pub fn rotates(&self) -> bool {
+        matches!(self.signing, Signing::Generated)
     }
 
     /// Whether tokens are signed with an asymmetric key that the JWKS publishes.
     pub fn is_asymmetric(&self) -> bool {
         !is_hmac(self.algorithm)
+    }
+
+    /// The HMAC secret, under HS*.
+    pub fn secret(&self) -> Option<&Secret> {
+        match &self.signing {
+            Signing::Hmac(secret) => Some(secret),
+            _ => None,
+        }
     }
 
     /// How long a retired key stays published after its last signature: `TOKEN_TTL +
@@ -294,13 +325,7 @@ impl Config {
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "unset".into());
         vec![
             ("ALGO", alg_name(self.algorithm).into()),
-            (
-                "SECRET_KEY",
-                match &self.secret {
-                    Some(s) => format!("[redacted, {} bytes]", s.expose().len()),
-                    None => "unused (asymmetric ALGO)".into(),
-                },
-            ),
+            ("SECRET_KEY", self.secret_summary()),
             ("ISSUE_DELAY", self.issue_delay.as_secs_f64().to_string()),
             ("PORT", self.port.to_string()),
             ("HOST", self.host.to_string()),
@@ -327,11 +352,20 @@ impl Config {
 
     /// The key lifecycle this configuration produces, for people (`check-config`).
     pub fn timeline(&self) -> Vec<String> {
-        if !self.is_asymmetric() {
-            return vec![format!(
-                "{}: one HMAC key, never rotated, never published (the JWKS is empty)",
-                alg_name(self.algorithm)
-            )];
+        match &self.signing {
+            Signing::Hmac(_) => {
+                return vec![format!(
+                    "{}: one HMAC key, never rotated, never published (the JWKS is empty)",
+                    alg_name(self.algorithm)
+                )];
+            }
+            Signing::Static { key, from } => {
+                return vec![format!(
+                    "static key {} from {from} signs every token and never rotates; the JWKS publishes it",
+                    key.kid().unwrap_or("-")
+                )];
+            }
+            Signing::Generated => {}
         }
         let (i, m, r) = (
             self.key_rotation_interval.as_secs(),
@@ -349,25 +383,77 @@ impl Config {
         ]
     }
 
-    /// The warning to log at start when the HMAC secret is weak (RFC 7518 §3.2), if it is.
-    pub fn secret_warning(&self) -> Option<String> {
-        let secret = self.secret.as_ref()?;
+    /// What `SECRET_KEY` is here, for people; never the secret.
+    fn secret_summary(&self) -> String {
+        match (&self.signing, self.ignored_secret) {
+            (Signing::Hmac(s), _) => format!("[redacted, {} bytes]", s.expose().len()),
+            (Signing::Static { key, from }, _) => format!("static key {} from {from}", key.kid().unwrap_or("-")),
+            (Signing::Generated, Some(from)) => format!("{from} set but unused (not a PEM key; keys are generated)"),
+            (Signing::Generated, None) => "unused (asymmetric ALGO; keys are generated)".into(),
+        }
+    }
+
+    /// The warnings to log at start (and print in `check-config`): a weak HMAC secret (RFC
+    /// 7518 §3.2), or a secret set under an asymmetric ALGO that nothing uses.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(from) = self.ignored_secret {
+            out.push(format!(
+                "{from} is set but unused: under {} it is used only when it holds a PEM private key; keys are generated instead",
+                alg_name(self.algorithm)
+            ));
+        }
+        let Some(secret) = self.secret() else {
+            return out;
+        };
         let wanted = hash_len(self.algorithm);
         if secret.expose() == b"secret" {
-            Some(
+            out.push(
                 "SECRET_KEY is the default \"secret\": anyone can forge tokens; set SECRET_KEY or SECRET_KEY_FILE"
                     .into(),
-            )
+            );
         } else if secret.expose().len() < wanted {
-            Some(format!(
+            out.push(format!(
                 "SECRET_KEY is {} bytes, shorter than the {wanted}-byte output of {} (RFC 7518 §3.2)",
                 secret.expose().len(),
                 alg_name(self.algorithm)
-            ))
-        } else {
-            None
+            ));
         }
+        out
     }
+}
+
+/// Parameters for which the empty string means unset.
+const EMPTY_IS_UNSET: [&str; 4] = ["ISSUER", "AUDIENCE", "CORS_ALLOWED_ORIGINS", "SECRET_KEY_FILE"];
+
+/// The longest duration any parameter accepts: ten years.
+const MAX_SECONDS: u64 = 10 * 365 * 86_400;
+
+/// The cross-checks of a rotating schedule (contract §5, invariant 3).
+fn check_schedule(config: &Config, rotation: &Raw, max_age: &Raw) -> Result<(), ConfigError> {
+    let (interval, age) = (config.key_rotation_interval.as_secs(), config.jwks_max_age.as_secs());
+    if age >= interval {
+        // Blame what the operator set; name both sides either way.
+        let blamed = if rotation.set || !max_age.set {
+            rotation
+        } else {
+            max_age
+        };
+        return Err(blamed.error(&format!(
+            "KEY_ROTATION_INTERVAL ({interval}s{}) must be above JWKS_MAX_AGE ({age}s{}), so every key is published at least JWKS_MAX_AGE before it signs",
+            rotation.default_note(),
+            max_age.default_note()
+        )));
+    }
+    if config.max_published_keys() > MAX_PUBLISHED_KEYS {
+        let retention = config.retention().as_secs();
+        return Err(rotation.error(&format!(
+            "KEY_ROTATION_INTERVAL ({interval}s{}) is too short for TOKEN_TTL + CLOCK_LEEWAY + 1 ({retention}s): retired keys would pile up beyond {MAX_PUBLISHED_KEYS} published keys; use at least {}",
+            rotation.default_note(),
+            retention.div_ceil(MAX_PUBLISHED_KEYS - 2)
+        )));
+    }
+    Ok(())
 }
 
 /// The JOSE name of an algorithm (`"ES256"`), as in a token header.
@@ -421,24 +507,32 @@ fn hash_len(alg: Algorithm) -> usize {
     }
 }
 
-fn read_secret(raw: &Raw, file: Option<String>, key_set: bool) -> Result<Secret, ConfigError> {
+/// `SECRET_KEY` or `SECRET_KEY_FILE` (not both) and what it means under `alg`: the HMAC
+/// secret, a static PEM key, or nothing (then keys are generated; the second value names a
+/// secret that was set but is unused).
+fn read_signing(
+    alg: Algorithm,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<(Signing, Option<&'static str>), ConfigError> {
     let secret_error = |param, expected: &str| ConfigError {
         param,
         value: None,
         expected: expected.into(),
     };
-    let bytes = match file {
-        Some(_) if key_set => {
+    let key = lookup("SECRET_KEY");
+    let file = lookup("SECRET_KEY_FILE").filter(|f| !f.trim().is_empty());
+    let (from, bytes) = match (key, file) {
+        (Some(key), Some(_)) if !key.is_empty() => {
             return Err(secret_error(
                 "SECRET_KEY_FILE",
                 "set either SECRET_KEY or SECRET_KEY_FILE, not both",
             ));
         }
-        Some(path) => {
+        (_, Some(path)) => {
             let mut bytes = std::fs::read(&path).map_err(|e| ConfigError {
                 param: "SECRET_KEY_FILE",
                 value: Some(path.clone()),
-                expected: format!("a readable file ({e})"),
+                expected: format!("a readable file ({})", e.kind()),
             })?;
             if bytes.ends_with(b"\n") {
                 bytes.pop();
@@ -446,21 +540,41 @@ fn read_secret(raw: &Raw, file: Option<String>, key_set: bool) -> Result<Secret,
                     bytes.pop();
                 }
             }
-            if bytes.is_empty() {
-                return Err(ConfigError {
-                    param: "SECRET_KEY_FILE",
-                    value: Some(path),
-                    expected: "a file holding a non-empty secret".into(),
-                });
-            }
-            bytes
+            ("SECRET_KEY_FILE", Some(bytes))
         }
-        None => raw.text().as_bytes().to_vec(),
+        (key, None) => ("SECRET_KEY", key.map(String::into_bytes)),
     };
-    if bytes.is_empty() {
-        return Err(secret_error("SECRET_KEY", "must not be empty"));
+    let given_pem = bytes.as_deref().is_some_and(pem::is_pem);
+    if is_hmac(alg) {
+        let bytes = bytes.unwrap_or_else(|| b"secret".to_vec());
+        if bytes.is_empty() {
+            return Err(secret_error(from, "expected a non-empty HMAC secret"));
+        }
+        if given_pem {
+            return Err(secret_error(
+                from,
+                &format!(
+                    "holds a PEM key, but {} needs an HMAC secret (for a static key, set ALGO to the key's algorithm)",
+                    alg_name(alg)
+                ),
+            ));
+        }
+        return Ok((Signing::Hmac(Secret(bytes)), None));
     }
-    Ok(Secret(bytes))
+    match bytes {
+        Some(bytes) if given_pem => {
+            let key = pem::load(alg, &bytes).map_err(|e| secret_error(from, &e.to_string()))?;
+            Ok((
+                Signing::Static {
+                    key: Arc::new(key),
+                    from,
+                },
+                None,
+            ))
+        }
+        Some(bytes) if !bytes.is_empty() => Ok((Signing::Generated, Some(from))),
+        _ => Ok((Signing::Generated, None)),
+    }
 }
 
 fn parse_cors(raw: &Raw) -> Result<Option<CorsOrigins>, ConfigError> {
@@ -489,6 +603,8 @@ fn parse_cors(raw: &Raw) -> Result<Option<CorsOrigins>, ConfigError> {
 /// A parameter's raw text (or default), with helpers that name it in errors.
 struct Raw {
     name: &'static str,
+    /// Whether the environment set it (rather than the default).
+    set: bool,
     value: Option<String>,
 }
 
@@ -507,42 +623,36 @@ impl Raw {
 
     fn integer<T: TryFrom<u64>>(&self, min: u64, max: u64, expected: &str) -> Result<T, ConfigError> {
         let err = || self.error(&format!("expected {expected}"));
-        let n: u64 = self.text().trim().parse().map_err(|_| err())?;
+        let n: u64 = self.text().parse().map_err(|_| err())?;
         if n < min || n > max {
             return Err(err());
         }
         T::try_from(n).map_err(|_| err())
     }
 
-    fn seconds(&self) -> Result<Duration, ConfigError> {
-        self.integer::<u64>(0, 10 * 365 * 86_400, "a whole number of seconds, 0 or more")
-            .map(Duration::from_secs)
+    /// `", the default"` when the value is the default, for messages that quote it.
+    fn default_note(&self) -> &'static str {
+        if self.set { "" } else { ", the default" }
     }
 
-    fn positive_seconds(&self) -> Result<Duration, ConfigError> {
-        self.integer::<u64>(1, 10 * 365 * 86_400, "a whole number of seconds, 1 or more")
+    /// A whole number of seconds from `min` to ten years.
+    fn seconds(&self, min: u64) -> Result<Duration, ConfigError> {
+        let expected = format!("a whole number of seconds from {min} to {MAX_SECONDS} (10 years)");
+        self.integer::<u64>(min, MAX_SECONDS, &expected)
             .map(Duration::from_secs)
     }
 
     fn seconds_f64(&self) -> Result<Duration, ConfigError> {
-        let err = || self.error("expected a non-negative number of seconds, e.g. 5 or 0.25");
-        let n: f64 = self.text().trim().parse().map_err(|_| err())?;
+        let err = || self.error("expected a number of seconds from 0 to 86400, fractions allowed, e.g. 5 or 0.25");
+        let n: f64 = self.text().parse().map_err(|_| err())?;
         if !n.is_finite() || !(0.0..=86_400.0).contains(&n) {
             return Err(err());
         }
         Ok(Duration::from_secs_f64(n))
     }
 
-    fn optional_nonempty(&self) -> Result<Option<String>, ConfigError> {
-        match self.value.as_deref() {
-            None => Ok(None),
-            Some("") => Err(self.error("expected a non-empty string, or leave it unset")),
-            Some(v) => Ok(Some(v.to_owned())),
-        }
-    }
-
     fn optional_url(&self) -> Result<Option<String>, ConfigError> {
-        let Some(v) = self.optional_nonempty()? else {
+        let Some(v) = self.value.clone() else {
             return Ok(None);
         };
         let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
@@ -576,3 +686,6 @@ pub fn help_text() -> String {
     out.push_str("\nLogging is filtered with RUST_LOG (default info).\n");
     out
 }
+
+#[cfg(test)]
+mod tests;

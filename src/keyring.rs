@@ -73,10 +73,11 @@ impl Snapshot {
         Snapshot::from_keys(Vec::new())
     }
 
-    /// A ring of one key that never rotates: the HMAC secret. It is active and never published.
-    pub fn fixed(key: SigningKey, now: OffsetDateTime) -> Snapshot {
+    /// A ring of one key that never rotates: the HMAC secret (never published) or a static
+    /// PEM key (published). It is active at once.
+    pub fn fixed(key: Arc<SigningKey>, now: OffsetDateTime) -> Snapshot {
         let key = RingKey {
-            key: Arc::new(key),
+            key,
             state: KeyState::Active,
             published_at: now,
             activates_at: now,
@@ -137,7 +138,7 @@ impl Snapshot {
     /// Adds a freshly generated key at `now`. With no active key (start-up) it signs at once
     /// — no verifier can hold an older JWKS of this process — otherwise it is published as
     /// pending and signs one whole `interval` later, which is more than `JWKS_MAX_AGE`.
-    pub fn with_new_key(&self, key: SigningKey, now: OffsetDateTime, schedule: &Schedule) -> Snapshot {
+    pub fn with_new_key(&self, key: Arc<SigningKey>, now: OffsetDateTime, schedule: &Schedule) -> Snapshot {
         let (state, activates_at) = if self.active.is_none() {
             (KeyState::Active, now)
         } else {
@@ -145,7 +146,7 @@ impl Snapshot {
         };
         let mut keys = self.keys.clone();
         keys.push(RingKey {
-            key: Arc::new(key),
+            key,
             state,
             published_at: now,
             activates_at,
@@ -195,7 +196,9 @@ impl Snapshot {
     }
 }
 
-/// The shared, lock-free holder of the current [`Snapshot`].
+/// The shared, lock-free holder of the current [`Snapshot`]. Every write is a read-copy-update
+/// (`ArcSwap::rcu`): a change is computed from the snapshot it replaces and swapped in only if
+/// that snapshot is still current, so no write can undo another.
 #[derive(Debug)]
 pub struct KeyRing {
     current: ArcSwap<Snapshot>,
@@ -226,16 +229,31 @@ impl KeyRing {
 
     /// Adds a generated key at `now` (see [`Snapshot::with_new_key`]).
     pub fn insert(&self, key: SigningKey, now: OffsetDateTime) -> Arc<Snapshot> {
-        let next = Arc::new(self.current.load().with_new_key(key, now, &self.schedule));
-        self.current.store(next.clone());
-        next
+        let key = Arc::new(key);
+        let mut next = None;
+        self.current.rcu(|current| {
+            let snapshot = Arc::new(current.with_new_key(key.clone(), now, &self.schedule));
+            next = Some(snapshot.clone());
+            snapshot
+        });
+        next.expect("rcu runs its update at least once")
     }
 
     /// Applies the transitions due at `now`; returns the new snapshot if anything changed.
     pub fn advance(&self, now: OffsetDateTime) -> Option<Arc<Snapshot>> {
-        let next = Arc::new(self.current.load().advance(now, &self.schedule)?);
-        self.current.store(next.clone());
-        Some(next)
+        let mut next = None;
+        self.current.rcu(|current| match current.advance(now, &self.schedule) {
+            Some(snapshot) => {
+                let snapshot = Arc::new(snapshot);
+                next = Some(snapshot.clone());
+                snapshot
+            }
+            None => {
+                next = None;
+                current.clone()
+            }
+        });
+        next
     }
 }
 
@@ -255,9 +273,8 @@ mod tests {
         OffsetDateTime::from_unix_timestamp(1_800_000_000 + secs).unwrap()
     }
 
-    fn key() -> SigningKey {
-        crate::crypto::install();
-        SigningKey::generate(Algorithm::EdDSA, 2048).unwrap()
+    fn key() -> Arc<SigningKey> {
+        Arc::new(SigningKey::generate(Algorithm::EdDSA, 2048).unwrap())
     }
 
     fn kids_in_jwks(s: &Snapshot) -> Vec<String> {

@@ -47,6 +47,8 @@ fn main() -> ExitCode {
             .await
             .map_err(|e| e.to_string())
     });
+    // A key generation still running on a blocking thread is abandoned, not awaited.
+    runtime.shutdown_background();
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -69,7 +71,7 @@ fn check_config() -> ExitCode {
             for line in config.timeline() {
                 out.push_str(&format!("  {line}\n"));
             }
-            if let Some(warning) = config.secret_warning() {
+            for warning in config.warnings() {
                 out.push_str(&format!("\nwarning: {warning}\n"));
             }
             print(&out)

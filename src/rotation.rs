@@ -16,6 +16,7 @@ use crate::config::alg_name;
 use crate::keyring::{KeyRing, KeyState, RingKey, Snapshot};
 use crate::keys::{KeyError, SigningKey};
 use crate::metrics::RotationMetrics;
+use crate::zone::Zone;
 
 /// How keys are made; a function so tests can inject failures.
 pub type Generator = Arc<dyn Fn(Algorithm) -> Result<SigningKey, KeyError> + Send + Sync>;
@@ -56,26 +57,33 @@ impl Clock {
 const RETRY_MIN: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
-/// Runs until `shutdown` turns true.
+/// Runs until `shutdown` turns true — at once, even while a key is being generated (that
+/// blocking work is abandoned, not awaited). Lifecycle times are logged in `zone`.
 pub async fn run(
     ring: Arc<KeyRing>,
     alg: Algorithm,
     generate: Generator,
     clock: Clock,
     metrics: RotationMetrics,
+    zone: Zone,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut retry = RETRY_MIN;
     loop {
         let before = ring.load_full();
         if let Some(after) = ring.advance(clock.now()) {
-            record_changes(&before, &after, &metrics);
+            record_changes(&before, &after, &metrics, &zone);
         }
         let mut wait = ring.load().next_event().map(|t| until(t, clock.now()));
         if ring.load().wants_key() {
             let generate = generate.clone();
             let started = std::time::Instant::now();
-            match tokio::task::spawn_blocking(move || generate(alg)).await {
+            let generation = tokio::task::spawn_blocking(move || generate(alg));
+            let generated = tokio::select! {
+                generated = generation => generated,
+                _ = shutdown.changed() => return,
+            };
+            match generated {
                 Ok(Ok(key)) => {
                     retry = RETRY_MIN;
                     let took_ms = started.elapsed().as_millis() as u64;
@@ -87,7 +95,7 @@ pub async fn run(
                     );
                     let before = ring.load_full();
                     let after = ring.insert(key, clock.now());
-                    record_changes(&before, &after, &metrics);
+                    record_changes(&before, &after, &metrics, &zone);
                     continue;
                 }
                 Ok(Err(e)) => {
@@ -118,21 +126,16 @@ fn until(t: OffsetDateTime, now: OffsetDateTime) -> Duration {
     Duration::try_from(delta).unwrap_or(Duration::ZERO) + Duration::from_millis(1)
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 /// Logs each key's lifecycle event between two snapshots (published, activated, retired,
 /// removed — with kid and algorithm) and counts rotations.
-fn record_changes(before: &Snapshot, after: &Snapshot, metrics: &RotationMetrics) {
+fn record_changes(before: &Snapshot, after: &Snapshot, metrics: &RotationMetrics, zone: &Zone) {
     let same = |a: &RingKey, b: &RingKey| Arc::ptr_eq(&a.key, &b.key);
     for k in after.keys() {
         let kid = k.key.kid().unwrap_or("-");
         let algorithm = alg_name(k.key.algorithm());
         let previous = before.keys().iter().find(|p| same(p, k)).map(|p| p.state);
         if previous.is_none() {
-            tracing::info!(kid, algorithm, activates_at = %rfc3339(k.activates_at), "key published");
+            tracing::info!(kid, algorithm, activates_at = %zone.rfc3339(k.activates_at), "key published");
         }
         if previous == Some(k.state) {
             continue;
@@ -145,7 +148,7 @@ fn record_changes(before: &Snapshot, after: &Snapshot, metrics: &RotationMetrics
                 tracing::info!(kid, algorithm, "key activated");
             }
             KeyState::Retired => {
-                let remove_at = k.remove_at.map(rfc3339).unwrap_or_default();
+                let remove_at = k.remove_at.map(|t| zone.rfc3339(t)).unwrap_or_default();
                 tracing::info!(kid, algorithm, remove_at, "key retired")
             }
             KeyState::Pending => {}
@@ -199,6 +202,7 @@ mod tests {
             generate,
             clock,
             metrics.clone(),
+            Zone::get("UTC").unwrap(),
             stop_rx,
         ));
 

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::{Config, alg_name};
+use crate::config::{Config, Signing, alg_name};
 use crate::keyring::{KeyRing, Schedule, Snapshot};
 use crate::keys::{KeyError, SigningKey};
 use crate::metrics::Metrics;
@@ -42,9 +42,11 @@ impl AppState {
             interval: config.key_rotation_interval,
             retention: config.retention(),
         };
-        let snapshot = match &config.secret {
-            Some(secret) => Snapshot::fixed(SigningKey::hmac(config.algorithm, secret)?, OffsetDateTime::now_utc()),
-            None => Snapshot::empty(),
+        let now = OffsetDateTime::now_utc();
+        let snapshot = match &config.signing {
+            Signing::Hmac(secret) => Snapshot::fixed(Arc::new(SigningKey::hmac(config.algorithm, secret)?), now),
+            Signing::Static { key, .. } => Snapshot::fixed(key.clone(), now),
+            Signing::Generated => Snapshot::empty(),
         };
         Ok(AppState {
             ring: Arc::new(KeyRing::new(snapshot, schedule)),
@@ -89,6 +91,8 @@ impl Application {
 
     /// Uses an already-bound listener (tests bind `127.0.0.1:0`).
     pub fn with_listener(config: Config, listener: TcpListener) -> std::io::Result<Application> {
+        // The application installs what it needs: jsonwebtoken's provider is ours.
+        crate::crypto::install();
         let generator = rotation::generator(config.rsa_key_bits);
         let state = AppState::new(config).map_err(std::io::Error::other)?;
         Ok(Application {
@@ -136,11 +140,19 @@ impl Application {
             configuration = settings.join(" "),
             "cusdeb-anonymous starting"
         );
-        if let Some(warning) = config.secret_warning() {
+        if let Signing::Static { key, from } = &config.signing {
+            let kid = key.kid().unwrap_or("-");
+            tracing::info!(
+                kid,
+                algorithm = alg_name(config.algorithm),
+                "static key {kid} from {from}; it never rotates"
+            );
+        }
+        for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
         let (stop_tx, stop_rx) = watch::channel(false);
-        let rotation = config.is_asymmetric().then(|| {
+        let rotation = config.rotates().then(|| {
             let metrics = state.metrics.rotation();
             tokio::spawn(rotation::run(
                 state.ring.clone(),
@@ -148,6 +160,7 @@ impl Application {
                 generator,
                 rotation::Clock::System,
                 metrics,
+                config.time_zone.clone(),
                 stop_rx,
             ))
         });
@@ -180,25 +193,36 @@ pub fn raise_open_files_limit() {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
+/// Resolves on the first SIGTERM or SIGINT, which starts the drain. From then on a second
+/// one ends the process at once (exit status 128 + its number), without waiting for the drain.
+#[cfg(unix)]
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        tracing::warn!("cannot listen for SIGINT/SIGTERM; the process stops only when killed");
+        return std::future::pending().await;
     };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let first = tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
+    tracing::info!(
+        signal = first,
+        "shutdown signal received; draining in-flight requests (a second signal exits at once)"
+    );
+    tokio::spawn(async move {
+        let (second, status) = tokio::select! {
+            _ = int.recv() => ("SIGINT", 128 + 2),
+            _ = term.recv() => ("SIGTERM", 128 + 15),
+        };
+        tracing::warn!(signal = second, "second signal: exiting now, abandoning the drain");
+        std::process::exit(status);
+    });
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+pub async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
     tracing::info!("shutdown signal received; draining in-flight requests");
 }

@@ -1,5 +1,5 @@
 //! RS256/384/512 (PKCS#1 v1.5) and PS256/384/512 (PSS) over ring. The private key is parsed
-//! once from PKCS#1 DER; ring makes every signature (the `rsa` crate only generates keys).
+//! once from PKCS#1 or PKCS#8 DER; ring makes every signature (the `rsa` crate only generates keys).
 
 use jsonwebtoken::AlgorithmFamily;
 use jsonwebtoken::crypto::{JwtSigner, JwtVerifier};
@@ -39,12 +39,16 @@ pub struct RsaSigner {
 }
 
 impl RsaSigner {
-    /// `key` holds a PKCS#1 `RSAPrivateKey` in DER (jsonwebtoken's `from_rsa_der`).
+    /// `key` holds a PKCS#1 `RSAPrivateKey` or a PKCS#8 `PrivateKeyInfo` in DER (what
+    /// jsonwebtoken's `from_rsa_der` and `from_rsa_pem` hand over).
     pub fn new(alg: Algorithm, key: &EncodingKey) -> Result<Self> {
         if key.family() != AlgorithmFamily::Rsa {
             return Err(super::wrong_family());
         }
-        let pair = RsaKeyPair::from_der(key.as_bytes()).map_err(|e| ErrorKind::InvalidRsaKey(e.to_string()))?;
+        let der = key.as_bytes();
+        let pair = RsaKeyPair::from_der(der)
+            .or_else(|_| RsaKeyPair::from_pkcs8(der))
+            .map_err(|e| ErrorKind::InvalidRsaKey(e.to_string()))?;
         Ok(RsaSigner {
             alg,
             pair,

@@ -3,6 +3,7 @@
 //! applies CORS to `/anonymous/`, and turns router errors (404, 405) into problem details.
 
 pub mod anonymous;
+pub mod docs;
 pub mod health;
 pub mod problem;
 pub mod response_header;
@@ -40,10 +41,12 @@ pub fn api_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
 /// The whole application endpoint.
 pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
     let api = api_service(&state);
+    let docs = Arc::new(docs::Docs::new(api.swagger_ui_html()));
     let route = Route::new()
         .at("/openapi.json", api.spec_endpoint())
         .at("/openapi.yaml", api.spec_endpoint_yaml())
-        .nest("/docs", api.swagger_ui())
+        .at("/docs", docs.clone())
+        .at("/docs/", docs)
         .nest_no_strip("/", api);
     // The operation's path, parsed once: the seed's `/anonymous/` is routed to it.
     let operation_uri = Uri::from_static("/anonymous");

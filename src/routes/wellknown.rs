@@ -68,7 +68,20 @@ pub enum JwksResponse {
         #[oai(header = "Cache-Control")] Header,
         #[oai(header = "Access-Control-Allow-Origin")] Header,
     ),
+    /// The first signing key does not exist yet (it is being generated): no key set is
+    /// served that a client could cache without the key about to sign. Retry after
+    /// `Retry-After` seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(
+        Json<Problem>,
+        #[oai(header = "Retry-After")] u64,
+        #[oai(header = "Cache-Control")] Header,
+        #[oai(header = "Access-Control-Allow-Origin")] Header,
+    ),
 }
+
+/// Nothing may keep an answer that is about to change.
+const NO_STORE: Header = Header::from_static("no-store");
 
 /// OpenID Provider metadata, the minimal set Kubernetes serves for its service-account issuer.
 #[derive(Debug, Object)]
@@ -108,10 +121,18 @@ impl WellKnownApi {
     /// The JSON Web Key Set that verifies the tokens
     ///
     /// Every key a token may name in its `kid` is here from at least `JWKS_MAX_AGE` before
-    /// it signs until `CLOCK_LEEWAY` after the last token it signed expires.
+    /// it signs until `CLOCK_LEEWAY` after the last token it signed expires. Before the
+    /// first key exists the answer is `503`, never a cacheable empty set.
     #[oai(path = "/.well-known/jwks.json", method = "get", operation_id = "jwks")]
     async fn jwks(&self, req: &Request) -> JwksResponse {
         let snapshot = self.state.ring.load();
+        if snapshot.active().is_none() {
+            let problem = Problem::new(
+                poem::http::StatusCode::SERVICE_UNAVAILABLE,
+                "the first signing key is being generated; retry shortly",
+            );
+            return JwksResponse::Unavailable(Json(problem), 1, NO_STORE, ANY_ORIGIN);
+        }
         let etag = Header(snapshot.etag().clone());
         let cache = Header(self.state.jwks_cache_control.clone());
         if if_none_match(req, etag.0.as_bytes()) {

@@ -1,23 +1,9 @@
 //! The real binary: configuration errors, --help/--version, SIGTERM, and what it logs.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cusdeb-anonymous");
-
-/// Runs the binary with `env` (and nothing else from the parent's configuration).
-fn run(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .args(args)
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.wait_with_output().unwrap()
-}
+use crate::helpers::binary::{BIN, run, sigterm, start_binary};
 
 #[test]
 fn every_bad_parameter_exits_2_with_one_line_naming_it() {
@@ -47,6 +33,7 @@ fn every_bad_parameter_exits_2_with_one_line_naming_it() {
         (&[("KEY_ROTATION_INTERVAL", "0")], "KEY_ROTATION_INTERVAL"),
         (
             &[
+                ("ALGO", "ES256"),
                 ("KEY_ROTATION_INTERVAL", "10"),
                 ("JWKS_MAX_AGE", "5"),
                 ("TOKEN_TTL", "600"),
@@ -54,12 +41,21 @@ fn every_bad_parameter_exits_2_with_one_line_naming_it() {
             "KEY_ROTATION_INTERVAL",
         ),
         (&[("JWKS_MAX_AGE", "-5")], "JWKS_MAX_AGE"),
-        (&[("JWKS_MAX_AGE", "21600")], "JWKS_MAX_AGE"),
+        (&[("ALGO", "ES256"), ("JWKS_MAX_AGE", "21600")], "JWKS_MAX_AGE"),
         (&[("CLOCK_LEEWAY", "a minute")], "CLOCK_LEEWAY"),
         (&[("RSA_KEY_BITS", "1024")], "RSA_KEY_BITS"),
         (&[("ISSUER", "anonymous.cusdeb.com")], "ISSUER"),
         (&[("ISSUER", "https://")], "ISSUER"),
-        (&[("AUDIENCE", "")], "AUDIENCE"),
+        (
+            &[
+                ("ALGO", "ES256"),
+                (
+                    "SECRET_KEY",
+                    "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----",
+                ),
+            ],
+            "SECRET_KEY",
+        ),
         (&[("MAX_PENDING", "0")], "MAX_PENDING"),
         (&[("CORS_ALLOWED_ORIGINS", "cusdeb.com")], "CORS_ALLOWED_ORIGINS"),
     ];
@@ -226,38 +222,6 @@ fn check_config_prints_the_effective_configuration_or_exits_2() {
     );
 }
 
-/// Starts the binary on a free port with `env`, waits for /healthz.
-async fn start_binary(env: &[(&str, &str)], wrapper: Option<&str>) -> (tokio::process::Child, String) {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut cmd = match wrapper {
-        Some(shell) => {
-            let mut c = tokio::process::Command::new("sh");
-            c.args(["-c", &format!("{shell}; exec \"$0\""), BIN]);
-            c
-        }
-        None => tokio::process::Command::new(BIN),
-    };
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs([("HOST", "127.0.0.1"), ("PORT", &port.to_string())])
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let child = cmd.spawn().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
-            return (child, base);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("binary did not start");
-}
-
 #[tokio::test]
 async fn json_logs_parse_and_carry_lifecycle_events_but_no_secret_or_token() {
     let (child, base) = start_binary(
@@ -407,13 +371,4 @@ async fn accept_errors_neither_kill_nor_spin_the_server() {
         (1..=5).contains(&warnings),
         "one warning per streak of failures, not one per failure: {log}"
     );
-}
-
-/// Sends SIGTERM with the shell's builtin `kill` (no procps needed).
-fn sigterm(pid: u32) {
-    let status = Command::new("sh")
-        .args(["-c", "kill -TERM \"$0\"", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -TERM {pid} failed");
 }

@@ -80,6 +80,26 @@ async fn swagger_ui_is_served_with_embedded_assets() {
         "no external script: works offline"
     );
     assert!(html.contains("/anonymous"), "the spec is embedded");
+
+    // Compressed for clients that accept gzip, the same page once inflated.
+    let resp = app.get_with("/docs", "accept-encoding", "br;q=1, gzip;q=0.8").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    assert_eq!(resp.headers()["vary"], "Accept-Encoding");
+    let gzipped = resp.bytes().await.unwrap();
+    assert!(
+        gzipped.len() * 3 < html.len(),
+        "{} of {} bytes",
+        gzipped.len(),
+        html.len()
+    );
+    let mut inflated = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gzipped[..]), &mut inflated).unwrap();
+    assert_eq!(inflated, html);
+    // Refused or not offered: plain.
+    let resp = app.get_with("/docs/", "accept-encoding", "gzip;q=0").await;
+    assert!(resp.headers().get("content-encoding").is_none());
+    assert_eq!(resp.text().await.unwrap(), html);
 }
 
 #[tokio::test]

@@ -171,10 +171,12 @@ async fn not_ready_until_a_key_is_active_and_generation_failures_are_retried() {
     assert_eq!(resp.status(), 503);
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
     assert!(resp.headers().contains_key("retry-after"));
-    assert_eq!(
-        app.get("/.well-known/jwks.json").await.text().await.unwrap(),
-        r#"{"keys":[]}"#
-    );
+    // No key yet: the JWKS is not a cacheable empty set but a 503 nobody may keep.
+    let jwks = app.get("/.well-known/jwks.json").await;
+    assert_eq!(jwks.status(), 503);
+    assert_eq!(jwks.headers()["cache-control"], "no-store");
+    assert_eq!(jwks.headers()["retry-after"], "1");
+    assert_eq!(jwks.headers()["content-type"], "application/problem+json");
 
     allow.store(true, std::sync::atomic::Ordering::SeqCst);
     app.wait_ready().await;

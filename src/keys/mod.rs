@@ -2,8 +2,11 @@
 //! header that every token it signs starts with. Everything a token needs from its key is
 //! computed here once, when the key is made, so minting does no per-token key work.
 //!
-//! Keys are made in-process: ring generates EC and Ed25519 keys; the `rsa` crate generates RSA
-//! keys (ring cannot), which are exported as PKCS#1 DER and loaded into ring, which signs.
+//! Keys are made in-process — ring generates EC and Ed25519 keys, the `rsa` crate RSA keys
+//! (ring cannot) — or come from the operator as PEM ([`pem`]). Either way they reach ring as
+//! PKCS#8 DER through [`SigningKey::from_pkcs8`], and ring makes every signature.
+
+pub mod pem;
 
 use std::fmt;
 
@@ -16,6 +19,7 @@ use jsonwebtoken::jwk::{
 use jsonwebtoken::{Algorithm, EncodingKey};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
+use zeroize::Zeroizing;
 
 use crate::config::{Secret, alg_name};
 use crate::crypto;
@@ -73,12 +77,45 @@ impl SigningKey {
     pub fn generate(alg: Algorithm, rsa_bits: usize) -> Result<SigningKey, KeyError> {
         let rng = SystemRandom::new();
         let fail = |what: &str| KeyError(format!("{}: {what}", alg_name(alg)));
+        // Zeroizing: the private key bytes are overwritten when dropped.
+        let pkcs8: Zeroizing<Vec<u8>> = match alg {
+            Algorithm::ES256 | Algorithm::ES384 => {
+                let doc = EcdsaKeyPair::generate_pkcs8(crypto::ecdsa::signing_alg(alg), &rng)
+                    .map_err(|_| fail("ring EC generation"))?;
+                Zeroizing::new(doc.as_ref().to_vec())
+            }
+            Algorithm::EdDSA => {
+                let doc = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| fail("ring Ed25519 generation"))?;
+                Zeroizing::new(doc.as_ref().to_vec())
+            }
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => {
+                use rsa::pkcs8::EncodePrivateKey;
+                let private =
+                    rsa::PrivateKey::new(&mut getrandom::SysRng, rsa_bits).map_err(|e| fail(&e.to_string()))?;
+                let doc = private.to_pkcs8_der().map_err(|e| fail(&e.to_string()))?;
+                Zeroizing::new(doc.as_bytes().to_vec())
+            }
+            _ => return Err(fail("HMAC keys are configured, not generated")),
+        };
+        SigningKey::from_pkcs8(alg, &pkcs8)
+    }
+
+    /// Loads an asymmetric private key for `alg` from PKCS#8 DER: the signer, the public JWK
+    /// and its kid. Fails when the key is not of `alg`'s type (curve, family) or too weak.
+    pub fn from_pkcs8(alg: Algorithm, pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
+        let rng = SystemRandom::new();
+        let fail = |what: String| KeyError(format!("{}: {what}", alg_name(alg)));
         let (encoding, params) = match alg {
             Algorithm::ES256 | Algorithm::ES384 => {
-                let signing = crypto::ecdsa::signing_alg(alg);
-                let pkcs8 = EcdsaKeyPair::generate_pkcs8(signing, &rng).map_err(|_| fail("ring EC generation"))?;
-                let pair = EcdsaKeyPair::from_pkcs8(signing, pkcs8.as_ref(), &rng).map_err(|_| fail("ring EC load"))?;
-                let (x, y) = pair.public_key().as_ref()[1..].split_at(if alg == Algorithm::ES256 { 32 } else { 48 });
+                let pair = EcdsaKeyPair::from_pkcs8(crypto::ecdsa::signing_alg(alg), pkcs8, &rng)
+                    .map_err(|e| fail(format!("not a usable EC key for this curve ({e})")))?;
+                let len = if alg == Algorithm::ES256 { 32 } else { 48 };
+                let (x, y) = pair.public_key().as_ref()[1..].split_at(len);
                 let params = AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
                     key_type: EllipticCurveKeyType::EC,
                     curve: if alg == Algorithm::ES256 {
@@ -89,36 +126,35 @@ impl SigningKey {
                     x: URL_SAFE_NO_PAD.encode(x),
                     y: URL_SAFE_NO_PAD.encode(y),
                 });
-                (EncodingKey::from_ec_der(pkcs8.as_ref()), params)
+                (EncodingKey::from_ec_der(pkcs8), params)
             }
             Algorithm::EdDSA => {
-                let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| fail("ring Ed25519 generation"))?;
-                let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| fail("ring Ed25519 load"))?;
+                let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
+                    .map_err(|e| fail(format!("not a usable Ed25519 key ({e})")))?;
                 let params = AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
                     key_type: OctetKeyPairType::OctetKeyPair,
                     curve: EllipticCurve::Ed25519,
                     x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
                 });
-                (EncodingKey::from_ed_der(pkcs8.as_ref()), params)
+                (EncodingKey::from_ed_der(pkcs8), params)
             }
-            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-                return Err(fail("HMAC keys are configured, not generated"));
-            }
-            _ => {
-                use rsa::pkcs1::EncodeRsaPrivateKey;
-                let private =
-                    rsa::PrivateKey::new(&mut getrandom::SysRng, rsa_bits).map_err(|e| fail(&e.to_string()))?;
-                let der = private.to_pkcs1_der().map_err(|e| fail(&e.to_string()))?;
-                let pair = RsaKeyPair::from_der(der.as_bytes()).map_err(|e| fail(&e.to_string()))?;
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => {
+                let pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| fail(format!("not a usable RSA key ({e})")))?;
                 let (n, e) = crypto::rsa::public_components(pair.public_key().as_ref())
-                    .ok_or_else(|| fail("ring RSA public key"))?;
+                    .ok_or_else(|| fail("ring RSA public key".into()))?;
                 let params = AlgorithmParameters::RSA(RSAKeyParameters {
                     key_type: RSAKeyType::RSA,
                     n: URL_SAFE_NO_PAD.encode(n),
                     e: URL_SAFE_NO_PAD.encode(e),
                 });
-                (EncodingKey::from_rsa_der(der.as_bytes()), params)
+                (EncodingKey::from_rsa_der(pkcs8), params)
             }
+            _ => return Err(fail("HMAC keys are configured, not loaded from PKCS#8".into())),
         };
         SigningKey::from_parts(alg, &encoding, Some(params))
     }
@@ -130,6 +166,8 @@ impl SigningKey {
         encoding: &EncodingKey,
         public: Option<AlgorithmParameters>,
     ) -> Result<SigningKey, KeyError> {
+        // The thumbprint below goes through jsonwebtoken's process-wide provider.
+        crypto::install();
         let signer = crypto::build_signer(alg, encoding).map_err(|e| KeyError(e.to_string()))?;
         let (kid, jwk) = match public {
             None => (None, None),

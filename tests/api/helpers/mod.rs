@@ -1,4 +1,7 @@
-//! `spawn_app`: an `Application` on 127.0.0.1:0 with the given environment.
+//! `spawn_app`: an `Application` on 127.0.0.1:0 with the given environment; [`binary`]: the
+//! real binary.
+
+pub mod binary;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,0 +1,66 @@
+//! The real binary: run it to completion, or start it serving on a free port, and signal it.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_cusdeb-anonymous");
+
+/// Runs the binary with `env` (and nothing else from the parent's configuration).
+pub fn run(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(args)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Starts the binary on a free port with `env`, waits for /healthz.
+pub async fn start_binary(env: &[(&str, &str)], wrapper: Option<&str>) -> (tokio::process::Child, String) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cmd = match wrapper {
+        Some(shell) => {
+            let mut c = tokio::process::Command::new("sh");
+            c.args(["-c", &format!("{shell}; exec \"$0\""), BIN]);
+            c
+        }
+        None => tokio::process::Command::new(BIN),
+    };
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs([("HOST", "127.0.0.1"), ("PORT", &port.to_string())])
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+            return (child, base);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("binary did not start");
+}
+
+/// Sends SIGTERM with the shell's builtin `kill` (no procps needed).
+pub fn sigterm(pid: u32) {
+    signal(pid, "TERM");
+}
+
+/// Sends `SIG<name>` (`TERM`, `INT`) with the shell's builtin `kill`.
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -{name} \"$0\""), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} {pid} failed");
+}
