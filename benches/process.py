@@ -1,11 +1,12 @@
 """Process-level benchmarks against the release binary:
 
 - start-up: milliseconds from starting the binary to its first /readyz 200, per algorithm
-  (median of RUNS starts; keys are generated in-process at start);
+  (median of RUNS starts; keys are generated in-process at start), and with a static PEM key
+  in SECRET_KEY (nothing generated: parsed and checked at start);
 - held requests: N requests waiting on ISSUE_DELAY at once; how many were answered 200 and the
   server's RSS growth per held request (/proc).
 
-Usage: python3 benches/process.py BINARY [N=10000] [DELAY=5] [RUNS=5]
+Usage: python3 benches/process.py BINARY [N=10000] [DELAY=5] [RUNS=5]   (STARTUP_ONLY=1: start-up only)
 """
 import asyncio
 import os
@@ -63,8 +64,8 @@ def stop(proc):
     proc.wait(timeout=30)
 
 
-def startup_ms(alg):
-    proc, port, started = start(ALGO=alg)
+def startup_ms(alg, **env):
+    proc, port, started = start(ALGO=alg, **env)
     try:
         return wait_ready(port, started)
     finally:
@@ -98,6 +99,14 @@ for alg in ["HS256", "ES256", "ES384", "EdDSA", "RS256", "PS256"]:
     budget = READY_BUDGET_MS.get(alg, 50)
     print(f"ready {alg:<6} {ms:7.1f} ms   budget < {budget} ms: {'met' if ms < budget else 'NOT met'}")
 
+KEYS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "keys")
+for alg, key in [("RS256", "rsa2048-pkcs1"), ("ES256", "p256-sec1")]:
+    pem = open(os.path.join(KEYS, key + ".pem")).read()
+    ms = statistics.median(startup_ms(alg, SECRET_KEY=pem) for _ in range(runs))
+    print(f"ready {alg:<6} {ms:7.1f} ms   static key {key}.pem   budget < 50 ms: {'met' if ms < 50 else 'NOT met'}")
+
+if os.environ.get("STARTUP_ONLY"):
+    sys.exit(0)
 proc, port, started = start(ISSUE_DELAY=delay, MAX_PENDING=str(n))
 wait_ready(port, started)
 ok, before, peak = asyncio.run(held(port, proc.pid))

@@ -1,8 +1,11 @@
 //! A resource server's verification against a running issuer: fetch a token from
 //! `/anonymous/`, fetch `/.well-known/jwks.json`, pick the key by `kid`, allow only the
-//! expected algorithm, check `exp` (and `iss`/`aud` when given).
+//! expected algorithm, check `exp`, and — when given — require `iss` and `aud` to be present
+//! and equal to them (jsonwebtoken checks a claim it is given only if the token carries it,
+//! unless the claim is listed as required: a verifier copied from here must list them).
 //!
-//! `cargo run --example verify_remote -- [BASE_URL] [ALGO] [ISSUER] [AUDIENCE]`
+//! `cargo run --example verify_remote -- [BASE_URL] [ALGO] [ISSUER] [AUDIENCE]` (an empty
+//! ISSUER means "do not check"),
 //! e.g. `ALGO=ES256 ISSUE_DELAY=0 cargo run --release &` then
 //! `cargo run --example verify_remote -- http://127.0.0.1:8007 ES256`.
 
@@ -16,8 +19,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let base = args.next().unwrap_or_else(|| "http://127.0.0.1:8007".into());
     let allowed: Algorithm = args.next().unwrap_or_else(|| "ES256".into()).parse()?;
-    let issuer = args.next();
-    let audience = args.next();
+    let issuer = args.next().filter(|s| !s.is_empty());
+    let audience = args.next().filter(|s| !s.is_empty());
 
     let token = reqwest::get(format!("{base}/anonymous/"))
         .await?
@@ -40,6 +43,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut validation = Validation::new(allowed);
     validation.leeway = 60;
+    let mut required = vec!["exp"];
+    required.extend(issuer.as_ref().map(|_| "iss"));
+    required.extend(audience.as_ref().map(|_| "aud"));
+    validation.set_required_spec_claims(&required);
     match &issuer {
         Some(iss) => validation.set_issuer(&[iss]),
         None => validation.iss = None,

@@ -115,6 +115,41 @@ def issuer_audience():
     assert disco["jwks_uri"] == "https://anonymous.cusdeb.test/.well-known/jwks.json", disco
 
 
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keys")
+STATIC = {  # server name (./run): the key file its SECRET_KEY holds
+    "static-RS256": "rsa2048-pkcs1",
+    "static-PS256": "rsa2048-pkcs8",
+    "static-ES256": "p256-sec1",
+    "static-ES384": "p384-pkcs8",
+    "static-EdDSA": "ed25519-pkcs8",
+}
+
+
+def static_key(name):
+    """The original's asymmetric mode: the operator's PEM signs; PyJWT verifies with the public
+    PEM alone (no JWKS), and the kid is jwcrypto's thumbprint of that public key."""
+    def run():
+        alg = name.split("-", 1)[1]
+        public_pem = open(os.path.join(FIXTURES, STATIC[name] + ".pub.pem"), "rb").read()
+        t = get(SERVERS[name] + "/anonymous/")
+        header = pyjwt.get_unverified_header(t)
+        assert header["alg"] == alg, header
+        assert header["kid"] == jwc_jwk.JWK.from_pem(public_pem).thumbprint(), header
+        assert_seed_claims(pyjwt.decode(t, public_pem, algorithms=[alg]))
+        # The same family's other fixture key must not verify it.
+        others = {"rsa2048-pkcs1": "rsa2048-pkcs8", "rsa2048-pkcs8": "rsa2048-pkcs1", "p256-sec1": "p256-pkcs8",
+                  "p384-pkcs8": "p384-sec1", "ed25519-pkcs8": None}
+        if others[STATIC[name]] is None:
+            return
+        other = open(os.path.join(FIXTURES, others[STATIC[name]] + ".pub.pem"), "rb").read()
+        try:
+            pyjwt.decode(t, other, algorithms=[alg])
+        except pyjwt.InvalidSignatureError:
+            return
+        raise AssertionError("verified with another public key")
+    return run
+
+
 for alg in HS:
     check(f"pyjwt {alg} with the shared secret", pyjwt_hmac(alg))
 check("simplejwt AccessToken accepts HS256 (CusDeb's verifier)", simplejwt_hs256)
@@ -122,3 +157,5 @@ for alg in ASYM:
     check(f"pyjwt PyJWKClient {alg}", pyjwt_jwks(alg))
     check(f"jwcrypto thumbprint == kid, verify {alg}", jwcrypto_jwks(alg))
 check("pyjwt iss/aud + discovery", issuer_audience)
+for name in STATIC:
+    check(f"pyjwt static key {name} with the operator's public PEM", static_key(name))

@@ -1,0 +1,83 @@
+"""The deployment examples, run as written: each one's environment goes through the real
+binary's `check-config`, and the shutdown timings they promise add up.
+
+Usage: deploy_examples.py BINARY   Prints one PASS/FAIL line per check.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+BIN = sys.argv[1]
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+DEPLOY = os.path.join(ROOT, "examples", "deploy")
+
+
+def check(name, fn):
+    try:
+        fn()
+        print(f"PASS deploy {name}", flush=True)
+    except Exception as e:  # noqa: BLE001 - any failure is reported, none is fatal
+        print(f"FAIL deploy {name}: {type(e).__name__}: {e}", flush=True)
+
+
+def check_config(env):
+    out = subprocess.run([BIN, "check-config"], env=env, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, f"check-config exited {out.returncode}: {out.stderr.strip()}"
+    return out.stdout
+
+
+def kubernetes():
+    docs = list(yaml.safe_load_all(open(os.path.join(DEPLOY, "kubernetes.yaml"))))
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {"PATH": os.environ["PATH"]}
+    mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
+    secrets = {d["metadata"]["name"]: d.get("stringData", {}) for d in docs if d["kind"] == "Secret"}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    with tempfile.TemporaryDirectory() as root:
+        # Materialise every mounted Secret under a temporary root, as the kubelet would.
+        for name, path in mounts.items():
+            data = secrets[volumes[name]["secret"]["secretName"]]
+            os.makedirs(root + path, exist_ok=True)
+            for key, value in data.items():
+                open(os.path.join(root + path, key), "w").write(value)
+        for item in container["env"]:
+            value = item["value"]
+            env[item["name"]] = root + value if item["name"].endswith("_FILE") else value
+        text = check_config(env)
+    assert "warning" not in text, f"the manifest's configuration warns:\n{text}"
+    delay = float(env.get("ISSUE_DELAY", "5"))
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    grace = pod["terminationGracePeriodSeconds"]
+    assert pre_stop + delay + 10 <= grace, f"preStop {pre_stop} + drain {delay + 10} > grace {grace}"
+    probes = (container["readinessProbe"]["httpGet"]["path"], container["livenessProbe"]["httpGet"]["path"])
+    assert probes == ("/readyz", "/healthz"), probes
+
+
+def systemd():
+    unit = open(os.path.join(DEPLOY, "cusdeb-anonymous.service")).read()
+    with tempfile.TemporaryDirectory() as creds:
+        env = {"PATH": os.environ["PATH"]}
+        for line in unit.splitlines():
+            if line.startswith("LoadCredential="):
+                name, _source = line.split("=", 1)[1].split(":", 1)
+                open(os.path.join(creds, name), "w").write("a-credential-secret-of-at-least-32-bytes-for-hs256\n")
+            if line.startswith("Environment="):
+                for assignment in line.split("=", 1)[1].split():
+                    key, value = assignment.split("=", 1)
+                    env[key] = value.replace("%d", creds)
+        text = check_config(env)
+    assert "warning" not in text, f"the unit's configuration warns:\n{text}"
+    assert re.search(r"^ExecStartPre=\S+ check-config$", unit, re.M), "no check-config before start"
+    stop = int(re.search(r"^TimeoutStopSec=(\d+)", unit, re.M).group(1))
+    delay = float(env.get("ISSUE_DELAY", "5"))
+    assert delay + 10 <= stop, f"drain {delay + 10} s > TimeoutStopSec {stop}"
+
+
+check("kubernetes.yaml passes check-config, its shutdown fits", kubernetes)
+check("cusdeb-anonymous.service passes check-config, its shutdown fits", systemd)
