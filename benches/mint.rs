@@ -10,11 +10,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group};
-use cusdeb_anonymous::config::{Secret, alg_name, is_hmac};
+use cusdeb_anonymous::algorithm::Algorithm;
+use cusdeb_anonymous::config::Secret;
 use cusdeb_anonymous::keyring::{Schedule, Snapshot};
 use cusdeb_anonymous::keys::SigningKey;
 use cusdeb_anonymous::token::Minter;
-use jsonwebtoken::Algorithm;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
 use time::OffsetDateTime;
@@ -54,7 +54,7 @@ fn bare_ring(alg: Algorithm) -> BareSigner {
             let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
             Box::new(move |m| pair.sign(m).as_ref().len())
         }
-        _ => {
+        Algorithm::RS256 | Algorithm::PS256 => {
             use rsa::pkcs1::EncodeRsaPrivateKey;
             let der = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048)
                 .unwrap()
@@ -72,6 +72,7 @@ fn bare_ring(alg: Algorithm) -> BareSigner {
                 out.len()
             })
         }
+        other => unreachable!("{other} is not in ALGS"),
     }
 }
 
@@ -81,7 +82,7 @@ fn mint(c: &mut Criterion) {
     let now = OffsetDateTime::now_utc();
     let secret = Secret::new(vec![7u8; 32]);
     for alg in ALGS {
-        let key = if is_hmac(alg) {
+        let key = if alg.is_hmac() {
             SigningKey::hmac(alg, &secret).unwrap()
         } else {
             SigningKey::generate(alg, 2048).unwrap()
@@ -96,7 +97,7 @@ fn mint(c: &mut Criterion) {
             .0
             .to_owned();
         let bare = bare_ring(alg);
-        let mut group = c.benchmark_group(alg_name(alg));
+        let mut group = c.benchmark_group(alg.name());
         group
             .measurement_time(Duration::from_secs(3))
             .warm_up_time(Duration::from_millis(500));
@@ -174,7 +175,7 @@ fn main() {
         cusdeb_anonymous::crypto::install();
         let input = token_input();
         for alg in ALGS {
-            println!("{} {:.1}", alg_name(alg), ns_per_signature(alg, input.as_bytes()));
+            println!("{} {:.1}", alg.name(), ns_per_signature(alg, input.as_bytes()));
         }
         return;
     }

@@ -2,18 +2,19 @@
 //!
 //! `cargo run --example mint_and_verify [ALGO]` (default ES256).
 
-use cusdeb_anonymous::config::{Secret, is_hmac};
+use cusdeb_anonymous::algorithm::Algorithm;
+use cusdeb_anonymous::config::Secret;
 use cusdeb_anonymous::keys::SigningKey;
 use cusdeb_anonymous::token::{Claims, Minter};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     cusdeb_anonymous::crypto::install();
     let name = std::env::args().nth(1).unwrap_or_else(|| "ES256".into());
-    let alg: Algorithm = name.parse()?;
+    let alg: Algorithm = name.parse().map_err(|_| format!("unknown algorithm {name}"))?;
     let secret = Secret::new(b"an example secret, at least 64 bytes long so HS512 is happy too.".to_vec());
 
-    let key = if is_hmac(alg) {
+    let key = if alg.is_hmac() {
         SigningKey::hmac(alg, &secret)?
     } else {
         SigningKey::generate(alg, 2048)?
@@ -31,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => DecodingKey::from_secret(secret.expose())?,
     };
-    let mut validation = Validation::new(alg);
+    let mut validation = Validation::new(alg.jwt());
     validation.set_issuer(&["https://anonymous.example"]);
     let data = decode::<Claims>(&minted.token, &decoding, &validation)?;
     println!("header: {header:?}");

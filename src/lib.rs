@@ -1,20 +1,32 @@
 //! CusDeb Anonymous: issues short-lived anonymous JWTs and publishes the keys that verify them.
 //!
-//! # Layout
+//! # Where things live
 //!
-//! - [`config`]: the environment, parsed once into typed values (contract §2).
+//! Configuration and the command line
+//! - [`cli`]: the command line — serve, `--help`, `--version`, `openapi`, `check-config`.
+//! - [`config`]: the environment, parsed once into a typed [`config::Config`] (contract §2).
+//! - [`algorithm`]: the twelve JWS algorithms and what each one is (family, hash).
 //! - [`zone`]: the operator's `TIME_ZONE`, for human-readable times only.
+//!
+//! Keys and tokens
 //! - [`crypto`]: jsonwebtoken's `CryptoProvider` over ring — every signature goes through it.
-//! - [`keys`]: one signing key with its JWK, kid and pre-encoded JWT header.
-//! - [`keyring`]: immutable snapshots of the keys and their states, swapped with `arc-swap`.
+//! - [`keys`]: one signing key with its JWK, kid and JWT header; static keys from PEM.
+//! - [`keyring`]: immutable snapshots of the keys and their states, swapped with `arc-swap`;
+//!   the rotation schedule.
 //! - [`rotation`]: the task that generates, activates, retires and removes keys.
 //! - [`token`]: minting the seed's claims with the active key.
-//! - [`routes`]: the HTTP operations (poem-openapi), the spec, Swagger UI, the edge middleware.
+//!
+//! Serving
+//! - [`state`]: what every request shares (config, key ring, minter, metrics, waiting room).
+//! - [`routes`]: the route table, the edge middleware, the operations (poem-openapi), the
+//!   spec and Swagger UI.
+//! - [`server`]: the connection loop: accept with back-off, hyper HTTP/1.1, drain.
+//! - [`startup`]: `Application::build` → `run_until_stopped`; signals.
 //! - [`metrics`]: Prometheus metrics, gauges derived from state at scrape time.
-//! - [`server`]: the connection loop: accept with back-off (EMFILE), hyper HTTP/1.1, drain.
-//! - [`startup`]: `Application::build` → `run_until_stopped`.
 //! - [`telemetry`]: logging to stderr.
 
+pub mod algorithm;
+pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod keyring;
@@ -24,23 +36,17 @@ pub mod rotation;
 pub mod routes;
 pub mod server;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod token;
 pub mod zone;
 
 /// The OpenAPI document as JSON, independent of configuration (what `openapi/` holds).
 pub fn openapi_json() -> String {
-    spec_service().spec()
+    routes::api_service().spec()
 }
 
 /// The OpenAPI document as YAML.
 pub fn openapi_yaml() -> String {
-    spec_service().spec_yaml()
-}
-
-fn spec_service() -> poem_openapi::OpenApiService<routes::Apis, ()> {
-    crypto::install();
-    let config = config::Config::from_lookup(|_| None).expect("the defaults are a valid configuration");
-    let state = startup::AppState::new(config).expect("the default HMAC key builds");
-    routes::api_service(&std::sync::Arc::new(state))
+    routes::api_service().spec_yaml()
 }

@@ -62,7 +62,8 @@ pub struct Metrics {
     tokens_issued: Counter,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabel, Histogram>,
-    pending: Gauge,
+    /// Requests waiting on `ISSUE_DELAY` (exported as `pending_requests`, its name since 0.1).
+    waiting: Gauge,
     shed: Counter,
     accept_errors: Counter,
     keys: Family<StateLabel, Gauge>,
@@ -89,7 +90,7 @@ impl Metrics {
             "Time to answer, by route (ISSUE_DELAY included)",
             Family::new_with_constructor(latency_histogram as fn() -> Histogram),
         );
-        let pending = register(
+        let waiting = register(
             &mut registry,
             "pending_requests",
             "Requests waiting on ISSUE_DELAY now",
@@ -152,7 +153,7 @@ impl Metrics {
             tokens_issued,
             requests,
             latency,
-            pending,
+            waiting,
             shed,
             accept_errors,
             keys,
@@ -186,14 +187,12 @@ impl Metrics {
 
     /// Refreshes the state gauges from `snapshot` and the waiting count, then encodes everything.
     pub fn render(&self, snapshot: &Snapshot, waiting: usize, now: OffsetDateTime) -> String {
-        self.pending.set(waiting as i64);
-        for (state, name) in [
-            (KeyState::Pending, "pending"),
-            (KeyState::Active, "active"),
-            (KeyState::Retired, "retired"),
-        ] {
+        self.waiting.set(waiting as i64);
+        for state in KeyState::ALL {
             let n = snapshot.keys().iter().filter(|k| k.state == state).count();
-            self.keys.get_or_create(&StateLabel { state: name }).set(n as i64);
+            self.keys
+                .get_or_create(&StateLabel { state: state.name() })
+                .set(n as i64);
         }
         let active = snapshot.keys().iter().find(|k| k.state == KeyState::Active);
         self.active_key_age
@@ -219,19 +218,4 @@ fn register<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, 
 /// 100 µs … ~30 s: signing costs, and ISSUE_DELAY on top.
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.5, 15))
-}
-
-/// The `route` label of a request path: a closed set, so label cardinality stays bounded.
-pub fn route_of(path: &str) -> &'static str {
-    match path {
-        "/anonymous/" | "/anonymous" => "anonymous",
-        "/.well-known/jwks.json" => "jwks",
-        "/.well-known/openid-configuration" => "discovery",
-        "/healthz" => "healthz",
-        "/readyz" => "readyz",
-        "/metrics" => "metrics",
-        "/openapi.json" | "/openapi.yaml" => "openapi",
-        p if p == "/docs" || p.starts_with("/docs/") => "docs",
-        _ => "other",
-    }
 }

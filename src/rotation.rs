@@ -8,11 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::config::alg_name;
+use crate::algorithm::Algorithm;
 use crate::keyring::{KeyRing, KeyState, RingKey, Snapshot};
 use crate::keys::{KeyError, SigningKey};
 use crate::metrics::RotationMetrics;
@@ -89,7 +88,7 @@ pub async fn run(
                     let took_ms = started.elapsed().as_millis() as u64;
                     tracing::info!(
                         kid = key.kid().unwrap_or("-"),
-                        algorithm = alg_name(alg),
+                        algorithm = alg.name(),
                         took_ms,
                         "key generated"
                     );
@@ -99,10 +98,10 @@ pub async fn run(
                     continue;
                 }
                 Ok(Err(e)) => {
-                    tracing::error!(algorithm = alg_name(alg), error = %e, retry_in = ?retry, "key generation failed; the active key keeps signing")
+                    tracing::error!(algorithm = alg.name(), error = %e, retry_in = ?retry, "key generation failed; the active key keeps signing")
                 }
                 Err(e) => {
-                    tracing::error!(algorithm = alg_name(alg), error = %e, retry_in = ?retry, "key generation task failed")
+                    tracing::error!(algorithm = alg.name(), error = %e, retry_in = ?retry, "key generation task failed")
                 }
             }
             metrics.generation_failures.inc();
@@ -132,7 +131,7 @@ fn record_changes(before: &Snapshot, after: &Snapshot, metrics: &RotationMetrics
     let same = |a: &RingKey, b: &RingKey| Arc::ptr_eq(&a.key, &b.key);
     for k in after.keys() {
         let kid = k.key.kid().unwrap_or("-");
-        let algorithm = alg_name(k.key.algorithm());
+        let algorithm = k.key.algorithm().name();
         let previous = before.keys().iter().find(|p| same(p, k)).map(|p| p.state);
         if previous.is_none() {
             tracing::info!(kid, algorithm, activates_at = %zone.rfc3339(k.activates_at), "key published");
@@ -159,7 +158,7 @@ fn record_changes(before: &Snapshot, after: &Snapshot, metrics: &RotationMetrics
         .iter()
         .filter(|p| !after.keys().iter().any(|k| same(p, k)))
     {
-        let algorithm = alg_name(k.key.algorithm());
+        let algorithm = k.key.algorithm().name();
         tracing::info!(
             kid = k.key.kid().unwrap_or("-"),
             algorithm,

@@ -1,5 +1,5 @@
-//! Building and running the application: the shared state, the listener, the rotation task,
-//! the server and its graceful shutdown.
+//! Building and running the application: the listener, the rotation task, the server and its
+//! graceful shutdown, and the process's signals.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -7,72 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::EndpointExt;
-use poem::http::HeaderValue;
-use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::{Config, Signing, alg_name};
-use crate::keyring::{KeyRing, Schedule, Snapshot};
-use crate::keys::{KeyError, SigningKey};
-use crate::metrics::Metrics;
+use crate::config::{Config, Signing};
 use crate::rotation::{self, Generator};
 use crate::routes;
-use crate::routes::waiting::Places;
 use crate::server;
-use crate::token::Minter;
-
-/// What every handler shares. Built once; the key ring inside changes by snapshot swaps.
-pub struct AppState {
-    pub config: Config,
-    pub ring: Arc<KeyRing>,
-    pub minter: Minter,
-    /// Places for requests waiting on `ISSUE_DELAY`; `MAX_PENDING` of them.
-    pub pending: Places,
-    /// `public, max-age=JWKS_MAX_AGE`, formatted once.
-    pub jwks_cache_control: HeaderValue,
-    pub metrics: Metrics,
-}
-
-impl AppState {
-    /// Builds the state. Under HS* the ring holds the secret and is ready at once; under an
-    /// asymmetric ALGO it starts empty and the rotation task fills it.
-    pub fn new(config: Config) -> Result<AppState, KeyError> {
-        let schedule = Schedule {
-            interval: config.key_rotation_interval,
-            retention: config.retention(),
-        };
-        let now = OffsetDateTime::now_utc();
-        let snapshot = match &config.signing {
-            Signing::Hmac(secret) => Snapshot::fixed(Arc::new(SigningKey::hmac(config.algorithm, secret)?), now),
-            Signing::Static { key, .. } => Snapshot::fixed(key.clone(), now),
-            Signing::Generated => Snapshot::empty(),
-        };
-        Ok(AppState {
-            ring: Arc::new(KeyRing::new(snapshot, schedule)),
-            minter: Minter::new(
-                config.token_ttl.as_secs(),
-                config.issuer.as_deref(),
-                config.audience.as_deref(),
-            ),
-            pending: Places::new(config.max_pending),
-            jwks_cache_control: HeaderValue::try_from(format!("public, max-age={}", config.jwks_max_age.as_secs()))
-                .expect("digits are a valid header value"),
-            metrics: Metrics::new(alg_name(config.algorithm)),
-            config,
-        })
-    }
-
-    /// Requests waiting on `ISSUE_DELAY` now.
-    pub fn waiting(&self) -> usize {
-        self.pending.taken()
-    }
-
-    /// `Retry-After` for a shed request: about one `ISSUE_DELAY`, at least a second.
-    pub fn retry_after(&self) -> u64 {
-        self.config.issue_delay.as_secs_f64().ceil().max(1.0) as u64
-    }
-}
+use crate::state::AppState;
 
 /// A bound, not yet running, issuer.
 pub struct Application {
@@ -144,7 +86,7 @@ impl Application {
             let kid = key.kid().unwrap_or("-");
             tracing::info!(
                 kid,
-                algorithm = alg_name(config.algorithm),
+                algorithm = config.algorithm.name(),
                 "static key {kid} from {from}; it never rotates"
             );
         }

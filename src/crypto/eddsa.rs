@@ -3,7 +3,7 @@
 use jsonwebtoken::AlgorithmFamily;
 use jsonwebtoken::crypto::{JwtSigner, JwtVerifier};
 use jsonwebtoken::errors::{ErrorKind, Result};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{DecodingKey, EncodingKey};
 use ring::signature::{self as sig, Ed25519KeyPair};
 use signature::{Signer, Verifier};
 
@@ -28,8 +28,8 @@ impl Signer<Vec<u8>> for EdDsaSigner {
 }
 
 impl JwtSigner for EdDsaSigner {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::EdDSA
+    fn algorithm(&self) -> jsonwebtoken::Algorithm {
+        jsonwebtoken::Algorithm::EdDSA
     }
 }
 
@@ -55,7 +55,7 @@ impl Verifier<Vec<u8>> for EdDsaVerifier {
 }
 
 impl JwtVerifier for EdDsaVerifier {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::EdDSA
+    fn algorithm(&self) -> jsonwebtoken::Algorithm {
+        jsonwebtoken::Algorithm::EdDSA
     }
 }

@@ -3,16 +3,22 @@
 use jsonwebtoken::AlgorithmFamily;
 use jsonwebtoken::crypto::{JwtSigner, JwtVerifier};
 use jsonwebtoken::errors::Result;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{DecodingKey, EncodingKey};
 use ring::hmac;
 use signature::{Signer, Verifier};
 
-fn ring_alg(alg: Algorithm) -> hmac::Algorithm {
-    match alg {
-        Algorithm::HS384 => hmac::HMAC_SHA384,
-        Algorithm::HS512 => hmac::HMAC_SHA512,
-        _ => hmac::HMAC_SHA256,
+use crate::algorithm::{Algorithm, Family, Hash};
+
+/// ring's HMAC for `alg`, which must be HS*.
+fn ring_alg(alg: Algorithm) -> Result<hmac::Algorithm> {
+    if alg.family() != Family::Hmac {
+        return Err(super::wrong_family());
     }
+    Ok(match alg.hash() {
+        Hash::Sha256 => hmac::HMAC_SHA256,
+        Hash::Sha384 => hmac::HMAC_SHA384,
+        Hash::Sha512 => hmac::HMAC_SHA512,
+    })
 }
 
 /// Signs with a pre-expanded HMAC key.
@@ -28,7 +34,7 @@ impl HmacSigner {
         }
         Ok(HmacSigner {
             alg,
-            key: hmac::Key::new(ring_alg(alg), key.as_bytes()),
+            key: hmac::Key::new(ring_alg(alg)?, key.as_bytes()),
         })
     }
 }
@@ -40,8 +46,8 @@ impl Signer<Vec<u8>> for HmacSigner {
 }
 
 impl JwtSigner for HmacSigner {
-    fn algorithm(&self) -> Algorithm {
-        self.alg
+    fn algorithm(&self) -> jsonwebtoken::Algorithm {
+        self.alg.jwt()
     }
 }
 
@@ -58,7 +64,7 @@ impl HmacVerifier {
         }
         Ok(HmacVerifier {
             alg,
-            key: hmac::Key::new(ring_alg(alg), key.try_get_as_bytes()?),
+            key: hmac::Key::new(ring_alg(alg)?, key.try_get_as_bytes()?),
         })
     }
 }
@@ -70,7 +76,7 @@ impl Verifier<Vec<u8>> for HmacVerifier {
 }
 
 impl JwtVerifier for HmacVerifier {
-    fn algorithm(&self) -> Algorithm {
-        self.alg
+    fn algorithm(&self) -> jsonwebtoken::Algorithm {
+        self.alg.jwt()
     }
 }

@@ -14,7 +14,9 @@ pub mod rsa;
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{Error, ErrorKind, Result};
 use jsonwebtoken::jwk::{EllipticCurve, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+
+use crate::algorithm::{Algorithm, Family};
 use ring::digest;
 use ring::signature::{self as sig, KeyPair};
 
@@ -43,36 +45,30 @@ pub type Signer = Box<dyn JwtSigner + Send + Sync>;
 /// Builds a signer that holds the parsed key: build once, sign many times. The provider's
 /// `signer_factory` and the key ring both come here.
 pub fn build_signer(alg: Algorithm, key: &EncodingKey) -> Result<Signer> {
-    Ok(match alg {
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => Box::new(hmac::HmacSigner::new(alg, key)?),
-        Algorithm::RS256
-        | Algorithm::RS384
-        | Algorithm::RS512
-        | Algorithm::PS256
-        | Algorithm::PS384
-        | Algorithm::PS512 => Box::new(rsa::RsaSigner::new(alg, key)?),
-        Algorithm::ES256 | Algorithm::ES384 => Box::new(ecdsa::EcdsaSigner::new(alg, key)?),
-        Algorithm::EdDSA => Box::new(eddsa::EdDsaSigner::new(key)?),
-        _ => return Err(ErrorKind::InvalidAlgorithm.into()),
+    Ok(match alg.family() {
+        Family::Hmac => Box::new(hmac::HmacSigner::new(alg, key)?),
+        Family::RsaPkcs1 | Family::RsaPss => Box::new(rsa::RsaSigner::new(alg, key)?),
+        Family::Ecdsa => Box::new(ecdsa::EcdsaSigner::new(alg, key)?),
+        Family::EdDsa => Box::new(eddsa::EdDsaSigner::new(key)?),
     })
 }
 
-fn new_signer(alg: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
-    Ok(build_signer(*alg, key)?)
+/// jsonwebtoken's algorithm as ours (an algorithm jsonwebtoken adds later is refused).
+fn ours(alg: jsonwebtoken::Algorithm) -> Result<Algorithm> {
+    Algorithm::try_from(alg).map_err(|_| ErrorKind::InvalidAlgorithm.into())
 }
 
-fn new_verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
-    Ok(match alg {
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => Box::new(hmac::HmacVerifier::new(*alg, key)?),
-        Algorithm::RS256
-        | Algorithm::RS384
-        | Algorithm::RS512
-        | Algorithm::PS256
-        | Algorithm::PS384
-        | Algorithm::PS512 => Box::new(rsa::RsaVerifier::new(*alg, key)?),
-        Algorithm::ES256 | Algorithm::ES384 => Box::new(ecdsa::EcdsaVerifier::new(*alg, key)?),
-        Algorithm::EdDSA => Box::new(eddsa::EdDsaVerifier::new(key)?),
-        _ => return Err(ErrorKind::InvalidAlgorithm.into()),
+fn new_signer(alg: &jsonwebtoken::Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
+    Ok(build_signer(ours(*alg)?, key)?)
+}
+
+fn new_verifier(alg: &jsonwebtoken::Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
+    let alg = ours(*alg)?;
+    Ok(match alg.family() {
+        Family::Hmac => Box::new(hmac::HmacVerifier::new(alg, key)?),
+        Family::RsaPkcs1 | Family::RsaPss => Box::new(rsa::RsaVerifier::new(alg, key)?),
+        Family::Ecdsa => Box::new(ecdsa::EcdsaVerifier::new(alg, key)?),
+        Family::EdDsa => Box::new(eddsa::EdDsaVerifier::new(key)?),
     })
 }
 
@@ -85,20 +81,15 @@ fn rsa_components_from_public_key(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
     rsa::public_components(der).ok_or_else(|| ErrorKind::InvalidRsaKey("not a DER RSAPublicKey".into()).into())
 }
 
-fn ec_components_from_private_key(der: &[u8], alg: Algorithm) -> Result<(EllipticCurve, Vec<u8>, Vec<u8>)> {
-    let (signing, curve, len) = match alg {
-        Algorithm::ES256 => (&sig::ECDSA_P256_SHA256_FIXED_SIGNING, EllipticCurve::P256, 32),
-        Algorithm::ES384 => (&sig::ECDSA_P384_SHA384_FIXED_SIGNING, EllipticCurve::P384, 48),
-        _ => return Err(ErrorKind::InvalidEcdsaKey.into()),
-    };
-    let pair = sig::EcdsaKeyPair::from_pkcs8(signing, der, &ring::rand::SystemRandom::new())
+fn ec_components_from_private_key(
+    der: &[u8],
+    alg: jsonwebtoken::Algorithm,
+) -> Result<(EllipticCurve, Vec<u8>, Vec<u8>)> {
+    let curve = ecdsa::curve(ours(alg)?).ok_or_else(|| Error::from(ErrorKind::InvalidEcdsaKey))?;
+    let pair = sig::EcdsaKeyPair::from_pkcs8(curve.signing, der, &ring::rand::SystemRandom::new())
         .map_err(|_| Error::from(ErrorKind::InvalidEcdsaKey))?;
-    let point = pair.public_key().as_ref();
-    if point.len() != 1 + 2 * len || point[0] != 4 {
-        return Err(ErrorKind::InvalidEcdsaKey.into());
-    }
-    let (x, y) = point[1..].split_at(len);
-    Ok((curve, x.to_vec(), y.to_vec()))
+    let (x, y) = ecdsa::coordinates(pair.public_key().as_ref(), &curve).ok_or(ErrorKind::InvalidEcdsaKey)?;
+    Ok((curve.jwk, x.to_vec(), y.to_vec()))
 }
 
 fn ed_components_from_private_key(der: &[u8], curve: &EllipticCurve) -> Result<Vec<u8>> {

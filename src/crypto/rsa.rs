@@ -4,36 +4,30 @@
 use jsonwebtoken::AlgorithmFamily;
 use jsonwebtoken::crypto::{JwtSigner, JwtVerifier};
 use jsonwebtoken::errors::{ErrorKind, Result};
-use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind, EncodingKey};
+use jsonwebtoken::{DecodingKey, DecodingKeyKind, EncodingKey};
 use ring::rand::SystemRandom;
 use ring::signature::{self as sig, RsaEncoding, RsaKeyPair};
 use signature::{Signer, Verifier};
 
-fn encoding(alg: Algorithm) -> &'static dyn RsaEncoding {
-    match alg {
-        Algorithm::RS384 => &sig::RSA_PKCS1_SHA384,
-        Algorithm::RS512 => &sig::RSA_PKCS1_SHA512,
-        Algorithm::PS256 => &sig::RSA_PSS_SHA256,
-        Algorithm::PS384 => &sig::RSA_PSS_SHA384,
-        Algorithm::PS512 => &sig::RSA_PSS_SHA512,
-        _ => &sig::RSA_PKCS1_SHA256,
-    }
-}
+use crate::algorithm::{Algorithm, Family, Hash};
 
-fn parameters(alg: Algorithm) -> &'static sig::RsaParameters {
-    match alg {
-        Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
-        _ => &sig::RSA_PKCS1_2048_8192_SHA256,
-    }
+/// ring's padding and verification parameters for `alg`, which must be RS* or PS*.
+fn ring_algs(alg: Algorithm) -> Result<(&'static dyn RsaEncoding, &'static sig::RsaParameters)> {
+    Ok(match (alg.family(), alg.hash()) {
+        (Family::RsaPkcs1, Hash::Sha256) => (&sig::RSA_PKCS1_SHA256, &sig::RSA_PKCS1_2048_8192_SHA256),
+        (Family::RsaPkcs1, Hash::Sha384) => (&sig::RSA_PKCS1_SHA384, &sig::RSA_PKCS1_2048_8192_SHA384),
+        (Family::RsaPkcs1, Hash::Sha512) => (&sig::RSA_PKCS1_SHA512, &sig::RSA_PKCS1_2048_8192_SHA512),
+        (Family::RsaPss, Hash::Sha256) => (&sig::RSA_PSS_SHA256, &sig::RSA_PSS_2048_8192_SHA256),
+        (Family::RsaPss, Hash::Sha384) => (&sig::RSA_PSS_SHA384, &sig::RSA_PSS_2048_8192_SHA384),
+        (Family::RsaPss, Hash::Sha512) => (&sig::RSA_PSS_SHA512, &sig::RSA_PSS_2048_8192_SHA512),
+        (Family::Hmac | Family::Ecdsa | Family::EdDsa, _) => return Err(super::wrong_family()),
+    })
 }
 
 /// Signs with a parsed RSA key pair.
 pub struct RsaSigner {
     alg: Algorithm,
+    encoding: &'static dyn RsaEncoding,
     pair: RsaKeyPair,
     rng: SystemRandom,
 }
@@ -45,12 +39,14 @@ impl RsaSigner {
         if key.family() != AlgorithmFamily::Rsa {
             return Err(super::wrong_family());
         }
+        let (encoding, _) = ring_algs(alg)?;
         let der = key.as_bytes();
         let pair = RsaKeyPair::from_der(der)
             .or_else(|_| RsaKeyPair::from_pkcs8(der))
             .map_err(|e| ErrorKind::InvalidRsaKey(e.to_string()))?;
         Ok(RsaSigner {
             alg,
+            encoding,
             pair,
             rng: SystemRandom::new(),
         })
@@ -61,21 +57,22 @@ impl Signer<Vec<u8>> for RsaSigner {
     fn try_sign(&self, msg: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
         let mut out = vec![0; self.pair.public().modulus_len()];
         self.pair
-            .sign(encoding(self.alg), &self.rng, msg, &mut out)
+            .sign(self.encoding, &self.rng, msg, &mut out)
             .map_err(super::sig_error)?;
         Ok(out)
     }
 }
 
 impl JwtSigner for RsaSigner {
-    fn algorithm(&self) -> Algorithm {
-        self.alg
+    fn algorithm(&self) -> jsonwebtoken::Algorithm {
+        self.alg.jwt()
     }
 }
 
 /// Verifies against a DER `RSAPublicKey` or JWK `n`/`e` components.
 pub struct RsaVerifier {
     alg: Algorithm,
+    params: &'static sig::RsaParameters,
     key: DecodingKey,
 }
 
@@ -84,13 +81,18 @@ impl RsaVerifier {
         if key.family() != AlgorithmFamily::Rsa {
             return Err(super::wrong_family());
         }
-        Ok(RsaVerifier { alg, key: key.clone() })
+        let (_, params) = ring_algs(alg)?;
+        Ok(RsaVerifier {
+            alg,
+            params,
+            key: key.clone(),
+        })
     }
 }
 
 impl Verifier<Vec<u8>> for RsaVerifier {
     fn verify(&self, msg: &[u8], signature: &Vec<u8>) -> std::result::Result<(), signature::Error> {
-        let params = parameters(self.alg);
+        let params = self.params;
         match self.key.kind() {
             DecodingKeyKind::SecretOrDer(der) => sig::UnparsedPublicKey::new(params, der).verify(msg, signature),
             DecodingKeyKind::RsaModulusExponent { n, e } => {
@@ -102,8 +104,8 @@ impl Verifier<Vec<u8>> for RsaVerifier {
 }
 
 impl JwtVerifier for RsaVerifier {
-    fn algorithm(&self) -> Algorithm {
-        self.alg
+    fn algorithm(&self) -> jsonwebtoken::Algorithm {
+        self.alg.jwt()
     }
 }
 

@@ -12,16 +12,17 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::EncodingKey;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters, EllipticCurveKeyType, Jwk,
     OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, RSAKeyParameters, RSAKeyType, ThumbprintHash,
 };
-use jsonwebtoken::{Algorithm, EncodingKey};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use zeroize::Zeroizing;
 
-use crate::config::{Secret, alg_name};
+use crate::algorithm::{Algorithm, Family};
+use crate::config::Secret;
 use crate::crypto;
 
 /// Why a key could not be made. Carries no key material.
@@ -59,7 +60,7 @@ pub struct SigningKey {
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKey")
-            .field("alg", &alg_name(self.alg))
+            .field("alg", &self.alg.name())
             .field("kid", &self.kid)
             .finish_non_exhaustive()
     }
@@ -76,31 +77,26 @@ impl SigningKey {
     /// it off the async runtime.
     pub fn generate(alg: Algorithm, rsa_bits: usize) -> Result<SigningKey, KeyError> {
         let rng = SystemRandom::new();
-        let fail = |what: &str| KeyError(format!("{}: {what}", alg_name(alg)));
+        let fail = |what: &str| KeyError(format!("{alg}: {what}"));
         // Zeroizing: the private key bytes are overwritten when dropped.
-        let pkcs8: Zeroizing<Vec<u8>> = match alg {
-            Algorithm::ES256 | Algorithm::ES384 => {
-                let doc = EcdsaKeyPair::generate_pkcs8(crypto::ecdsa::signing_alg(alg), &rng)
-                    .map_err(|_| fail("ring EC generation"))?;
+        let pkcs8: Zeroizing<Vec<u8>> = match alg.family() {
+            Family::Ecdsa => {
+                let curve = crypto::ecdsa::curve(alg).ok_or_else(|| fail("no curve"))?;
+                let doc = EcdsaKeyPair::generate_pkcs8(curve.signing, &rng).map_err(|_| fail("ring EC generation"))?;
                 Zeroizing::new(doc.as_ref().to_vec())
             }
-            Algorithm::EdDSA => {
+            Family::EdDsa => {
                 let doc = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| fail("ring Ed25519 generation"))?;
                 Zeroizing::new(doc.as_ref().to_vec())
             }
-            Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512 => {
+            Family::RsaPkcs1 | Family::RsaPss => {
                 use rsa::pkcs8::EncodePrivateKey;
                 let private =
                     rsa::PrivateKey::new(&mut getrandom::SysRng, rsa_bits).map_err(|e| fail(&e.to_string()))?;
                 let doc = private.to_pkcs8_der().map_err(|e| fail(&e.to_string()))?;
                 Zeroizing::new(doc.as_bytes().to_vec())
             }
-            _ => return Err(fail("HMAC keys are configured, not generated")),
+            Family::Hmac => return Err(fail("HMAC keys are configured, not generated")),
         };
         SigningKey::from_pkcs8(alg, &pkcs8)
     }
@@ -109,26 +105,23 @@ impl SigningKey {
     /// and its kid. Fails when the key is not of `alg`'s type (curve, family) or too weak.
     pub fn from_pkcs8(alg: Algorithm, pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
         let rng = SystemRandom::new();
-        let fail = |what: String| KeyError(format!("{}: {what}", alg_name(alg)));
-        let (encoding, params) = match alg {
-            Algorithm::ES256 | Algorithm::ES384 => {
-                let pair = EcdsaKeyPair::from_pkcs8(crypto::ecdsa::signing_alg(alg), pkcs8, &rng)
+        let fail = |what: String| KeyError(format!("{alg}: {what}"));
+        let (encoding, params) = match alg.family() {
+            Family::Ecdsa => {
+                let curve = crypto::ecdsa::curve(alg).ok_or_else(|| fail("no curve".into()))?;
+                let pair = EcdsaKeyPair::from_pkcs8(curve.signing, pkcs8, &rng)
                     .map_err(|e| fail(format!("not a usable EC key for this curve ({e})")))?;
-                let len = if alg == Algorithm::ES256 { 32 } else { 48 };
-                let (x, y) = pair.public_key().as_ref()[1..].split_at(len);
+                let (x, y) = crypto::ecdsa::coordinates(pair.public_key().as_ref(), &curve)
+                    .ok_or_else(|| fail("ring EC public key".into()))?;
                 let params = AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
                     key_type: EllipticCurveKeyType::EC,
-                    curve: if alg == Algorithm::ES256 {
-                        EllipticCurve::P256
-                    } else {
-                        EllipticCurve::P384
-                    },
+                    curve: curve.jwk,
                     x: URL_SAFE_NO_PAD.encode(x),
                     y: URL_SAFE_NO_PAD.encode(y),
                 });
                 (EncodingKey::from_ec_der(pkcs8), params)
             }
-            Algorithm::EdDSA => {
+            Family::EdDsa => {
                 let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
                     .map_err(|e| fail(format!("not a usable Ed25519 key ({e})")))?;
                 let params = AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
@@ -138,12 +131,7 @@ impl SigningKey {
                 });
                 (EncodingKey::from_ed_der(pkcs8), params)
             }
-            Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512 => {
+            Family::RsaPkcs1 | Family::RsaPss => {
                 let pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| fail(format!("not a usable RSA key ({e})")))?;
                 let (n, e) = crypto::rsa::public_components(pair.public_key().as_ref())
                     .ok_or_else(|| fail("ring RSA public key".into()))?;
@@ -154,7 +142,7 @@ impl SigningKey {
                 });
                 (EncodingKey::from_rsa_der(pkcs8), params)
             }
-            _ => return Err(fail("HMAC keys are configured, not loaded from PKCS#8".into())),
+            Family::Hmac => return Err(fail("HMAC keys are configured, not loaded from PKCS#8".into())),
         };
         SigningKey::from_parts(alg, &encoding, Some(params))
     }
@@ -180,14 +168,14 @@ impl SigningKey {
                     .thumbprint(ThumbprintHash::SHA256)
                     .map_err(|e| KeyError(e.to_string()))?;
                 jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-                jwk.common.key_algorithm = Some(alg.into());
+                jwk.common.key_algorithm = Some(alg.jwt().into());
                 jwk.common.key_id = Some(kid.clone());
                 (Some(kid), Some(jwk))
             }
         };
         let header = match &kid {
-            Some(kid) => format!(r#"{{"alg":"{}","typ":"JWT","kid":"{kid}"}}"#, alg_name(alg)),
-            None => format!(r#"{{"alg":"{}","typ":"JWT"}}"#, alg_name(alg)),
+            Some(kid) => format!(r#"{{"alg":"{alg}","typ":"JWT","kid":"{kid}"}}"#),
+            None => format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
         };
         Ok(SigningKey {
             alg,

@@ -8,7 +8,6 @@
 
 use std::fmt;
 
-use jsonwebtoken::Algorithm;
 use pkcs8::der::Encode;
 use pkcs8::der::asn1::{AnyRef, BitStringRef, OctetStringRef};
 use pkcs8::spki::AlgorithmIdentifier;
@@ -17,6 +16,7 @@ use rustls_pki_types::pem::{self, PemObject, SectionKind};
 use zeroize::Zeroizing;
 
 use super::SigningKey;
+use crate::algorithm::{Algorithm, Family, Hash};
 
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
@@ -63,13 +63,14 @@ impl fmt::Display for PemError {
     }
 }
 
-/// What `alg` needs, for people.
-fn needed(alg: Algorithm) -> &'static str {
-    match alg {
-        Algorithm::ES256 => "a P-256 EC key for ES256",
-        Algorithm::ES384 => "a P-384 EC key for ES384",
-        Algorithm::EdDSA => "an Ed25519 key for EdDSA",
-        _ => "an RSA key of at least 2048 bits for RS*/PS*",
+/// The key type `alg` needs, as [`key_type`] names it, and what to say when it is missing.
+fn needed(alg: Algorithm) -> (&'static str, &'static str) {
+    match (alg.family(), alg.hash()) {
+        (Family::Ecdsa, Hash::Sha256) => ("a P-256 EC key", "a P-256 EC key for ES256"),
+        (Family::Ecdsa, _) => ("a P-384 EC key", "a P-384 EC key for ES384"),
+        (Family::EdDsa, _) => ("an Ed25519 key", "an Ed25519 key for EdDSA"),
+        (Family::RsaPkcs1 | Family::RsaPss, _) => ("an RSA key", "an RSA key of at least 2048 bits for RS*/PS*"),
+        (Family::Hmac, _) => ("an HMAC secret", "an HMAC secret, not a PEM key"),
     }
 }
 
@@ -78,16 +79,11 @@ pub fn load(alg: Algorithm, pem: &[u8]) -> Result<SigningKey, PemError> {
     let pkcs8 = private_key_pkcs8(pem, alg)?;
     let info = PrivateKeyInfoRef::try_from(pkcs8.as_slice()).map_err(|_| PemError::Unparsable)?;
     let found = key_type(&info);
-    let fits = match alg {
-        Algorithm::ES256 => found == "a P-256 EC key",
-        Algorithm::ES384 => found == "a P-384 EC key",
-        Algorithm::EdDSA => found == "an Ed25519 key",
-        _ => found == "an RSA key",
-    };
-    if !fits {
-        return Err(PemError::WrongType(found, needed(alg)));
+    let (wanted, needed) = needed(alg);
+    if found != wanted {
+        return Err(PemError::WrongType(found, needed));
     }
-    SigningKey::from_pkcs8(alg, &pkcs8).map_err(|_| PemError::Unusable(needed(alg)))
+    SigningKey::from_pkcs8(alg, &pkcs8).map_err(|_| PemError::Unusable(needed))
 }
 
 /// The first private key section of `pem` as PKCS#8 DER. `alg` names the curve of a SEC1
@@ -115,7 +111,7 @@ fn private_key_pkcs8(pem: &[u8], alg: Algorithm) -> Result<Zeroizing<Vec<u8>>, P
                 let sec1 = sec1::EcPrivateKey::try_from(der.as_slice()).map_err(|_| PemError::Unparsable)?;
                 let curve = match sec1.parameters.and_then(|p| p.named_curve()) {
                     Some(curve) => curve,
-                    None if alg == Algorithm::ES384 => SECP384R1,
+                    None if alg.hash() == Hash::Sha384 => SECP384R1,
                     None => SECP256R1,
                 };
                 return wrap(EC_PUBLIC_KEY, Some(AnyRef::from(&curve)), &der);

@@ -5,14 +5,15 @@
 use std::sync::Arc;
 
 use poem::Request;
-use poem::http::{StatusCode, header};
+use poem::http::header;
+use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, ResponseContent, Tags};
 use time::OffsetDateTime;
 
-use super::problem::Problem;
+use super::problem::{self, Problem};
 use super::response_header::Header;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -60,9 +61,7 @@ pub enum TokenResponse {
 /// Every token is fresh: no cache may keep one.
 const NO_STORE: Header = Header::from_static("no-store");
 
-pub struct AnonymousApi {
-    pub state: Arc<AppState>,
-}
+pub struct AnonymousApi;
 
 #[OpenApi(tag = "ApiTags::Tokens")]
 impl AnonymousApi {
@@ -75,9 +74,9 @@ impl AnonymousApi {
     /// The seed's URL, `/anonymous/` (with the slash), is served identically; OpenAPI paths
     /// cannot end in a slash in poem-openapi, so the spec names it `/anonymous`.
     #[oai(path = "/anonymous", method = "get", operation_id = "issue_token")]
-    async fn anonymous(&self, req: &Request) -> TokenResponse {
+    async fn anonymous(&self, req: &Request, state: Data<&Arc<AppState>>) -> TokenResponse {
         // The ISSUE_DELAY wait and MAX_PENDING shedding happened before routing (`waiting`).
-        let state = &self.state;
+        let state = state.0;
         let snapshot = state.ring.load();
         let Some(key) = snapshot.active() else {
             return unavailable(1, "no signing key is active yet; retry shortly");
@@ -105,11 +104,8 @@ impl AnonymousApi {
 }
 
 fn unavailable(retry_after: u64, detail: &str) -> TokenResponse {
-    TokenResponse::Unavailable(
-        Json(Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail)),
-        retry_after,
-        NO_STORE,
-    )
+    let problem::Unavailable { problem, retry_after } = problem::unavailable(retry_after, detail);
+    TokenResponse::Unavailable(problem, retry_after, NO_STORE)
 }
 
 /// JSON when the client lists `application/json` (with q > 0) ahead of any `text/plain`.

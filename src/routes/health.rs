@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
+use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
-use crate::config::alg_name;
-use crate::keyring::KeyState;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -68,9 +67,7 @@ pub enum ReadyResponse {
     NotReady(Json<Readiness>),
 }
 
-pub struct HealthApi {
-    pub state: Arc<AppState>,
-}
+pub struct HealthApi;
 
 #[OpenApi(tag = "ApiTags::Operations")]
 impl HealthApi {
@@ -82,8 +79,8 @@ impl HealthApi {
 
     /// Prometheus metrics
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self) -> MetricsResponse {
-        let state = &self.state;
+    async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
+        let state = state.0;
         let text = state
             .metrics
             .render(&state.ring.load(), state.waiting(), time::OffsetDateTime::now_utc());
@@ -92,13 +89,13 @@ impl HealthApi {
 
     /// Readiness: 200 once a signing key is active
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
-    async fn readyz(&self) -> ReadyResponse {
-        let snapshot = self.state.ring.load();
-        let zone = &self.state.config.time_zone;
+    async fn readyz(&self, state: Data<&Arc<AppState>>) -> ReadyResponse {
+        let snapshot = state.ring.load();
+        let zone = &state.config.time_zone;
         let pending = snapshot.pending();
         let body = Readiness {
             ready: snapshot.active().is_some(),
-            algorithm: alg_name(self.state.config.algorithm).into(),
+            algorithm: state.config.algorithm.name().into(),
             active_kid: snapshot.active().and_then(|k| k.kid().map(str::to_owned)),
             next_kid: pending.and_then(|k| k.key.kid().map(str::to_owned)),
             next_rotation: pending.map(|k| zone.rfc3339(k.activates_at)),
@@ -107,12 +104,7 @@ impl HealthApi {
                 .iter()
                 .map(|k| KeyStatus {
                     kid: k.key.kid().map(str::to_owned),
-                    state: match k.state {
-                        KeyState::Pending => "pending",
-                        KeyState::Active => "active",
-                        KeyState::Retired => "retired",
-                    }
-                    .into(),
+                    state: k.state.name().into(),
                     published_at: zone.rfc3339(k.published_at),
                     activates_at: zone.rfc3339(k.activates_at),
                     remove_at: k.remove_at.map(|t| zone.rfc3339(t)),

@@ -4,6 +4,7 @@
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::Object;
+use poem_openapi::payload::Json;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
@@ -40,6 +41,31 @@ impl Problem {
         let mut resp = body.to_string().with_status(status).into_response();
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(CONTENT_TYPE));
+        resp
+    }
+}
+
+/// A `503`: the problem and how many seconds to wait (`Retry-After`). Every 503 this service
+/// answers is built here; each carries `Cache-Control: no-store` too.
+pub struct Unavailable {
+    pub problem: Json<Problem>,
+    pub retry_after: u64,
+}
+
+pub fn unavailable(retry_after: u64, detail: &str) -> Unavailable {
+    Unavailable {
+        problem: Json(Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail)),
+        retry_after,
+    }
+}
+
+impl Unavailable {
+    /// As a plain poem response, for the edge (outside any operation).
+    pub fn into_response(self) -> Response {
+        let mut resp = self.problem.0.into_response();
+        let headers = resp.headers_mut();
+        headers.insert(header::RETRY_AFTER, self.retry_after.into());
+        headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
         resp
     }
 }

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use poem::Request;
 use poem::http::header;
+use poem::web::Data;
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
-use super::problem::Problem;
+use super::problem::{self, Problem};
 use super::response_header::Header;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -112,9 +113,7 @@ pub enum DiscoveryResponse {
 /// Anyone may fetch the keys and the discovery document from a browser.
 const ANY_ORIGIN: Header = Header::from_static("*");
 
-pub struct WellKnownApi {
-    pub state: Arc<AppState>,
-}
+pub struct WellKnownApi;
 
 #[OpenApi(tag = "ApiTags::Keys")]
 impl WellKnownApi {
@@ -124,17 +123,14 @@ impl WellKnownApi {
     /// it signs until `CLOCK_LEEWAY` after the last token it signed expires. Before the
     /// first key exists the answer is `503`, never a cacheable empty set.
     #[oai(path = "/.well-known/jwks.json", method = "get", operation_id = "jwks")]
-    async fn jwks(&self, req: &Request) -> JwksResponse {
-        let snapshot = self.state.ring.load();
+    async fn jwks(&self, req: &Request, state: Data<&Arc<AppState>>) -> JwksResponse {
+        let snapshot = state.ring.load();
         if snapshot.active().is_none() {
-            let problem = Problem::new(
-                poem::http::StatusCode::SERVICE_UNAVAILABLE,
-                "the first signing key is being generated; retry shortly",
-            );
-            return JwksResponse::Unavailable(Json(problem), 1, NO_STORE, ANY_ORIGIN);
+            let u = problem::unavailable(1, "the first signing key is being generated; retry shortly");
+            return JwksResponse::Unavailable(u.problem, u.retry_after, NO_STORE, ANY_ORIGIN);
         }
         let etag = Header(snapshot.etag().clone());
-        let cache = Header(self.state.jwks_cache_control.clone());
+        let cache = Header(state.jwks_cache_control.clone());
         if if_none_match(req, etag.0.as_bytes()) {
             return JwksResponse::NotModified(etag, cache, ANY_ORIGIN);
         }
@@ -147,8 +143,8 @@ impl WellKnownApi {
         method = "get",
         operation_id = "openid_configuration"
     )]
-    async fn openid_configuration(&self) -> DiscoveryResponse {
-        let config = &self.state.config;
+    async fn openid_configuration(&self, state: Data<&Arc<AppState>>) -> DiscoveryResponse {
+        let config = &state.config;
         let Some(issuer) = &config.issuer else {
             return DiscoveryResponse::NotFound(Json(Problem::new(
                 poem::http::StatusCode::NOT_FOUND,
@@ -160,9 +156,9 @@ impl WellKnownApi {
             jwks_uri: format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')),
             response_types_supported: vec!["id_token".into()],
             subject_types_supported: vec!["public".into()],
-            id_token_signing_alg_values_supported: vec![crate::config::alg_name(config.algorithm).into()],
+            id_token_signing_alg_values_supported: vec![config.algorithm.name().into()],
         };
-        DiscoveryResponse::Ok(Json(doc), Header(self.state.jwks_cache_control.clone()), ANY_ORIGIN)
+        DiscoveryResponse::Ok(Json(doc), Header(state.jwks_cache_control.clone()), ANY_ORIGIN)
     }
 }
 

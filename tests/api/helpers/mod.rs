@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use cusdeb_anonymous::config::Config;
 use cusdeb_anonymous::rotation::Generator;
-use cusdeb_anonymous::startup::{AppState, Application};
+use cusdeb_anonymous::startup::Application;
+use cusdeb_anonymous::state::AppState;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 

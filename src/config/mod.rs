@@ -1,0 +1,322 @@
+//! Configuration: every parameter of the contract (§2), read from the environment once at start
+//! and parsed into the typed [`Config`]. A bad value becomes a [`ConfigError`] naming the
+//! parameter; the command line prints it on one line and exits 2. Nothing is re-read later.
+//!
+//! [`params`]: the table and `--help`; [`parse`]: raw values to typed ones; [`secret`]:
+//! `SECRET_KEY` as HMAC secret or static key.
+
+pub mod params;
+mod parse;
+pub mod secret;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::algorithm::Algorithm;
+use crate::keyring::{MAX_PUBLISHED_KEYS, Schedule};
+use crate::zone::Zone;
+pub use params::{PARAMS, Param, help_text};
+use parse::Raw;
+pub use secret::{Secret, Signing};
+
+/// Origins allowed to call `/anonymous/` from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    const ALL: [LogFormat; 2] = [LogFormat::Text, LogFormat::Json];
+
+    /// The `LOG_FORMAT` value naming this format.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+/// The issuer's configuration, parsed and cross-checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub algorithm: Algorithm,
+    /// What signs: the HMAC secret, a static PEM key, or generated keys.
+    pub signing: Signing,
+    /// `SECRET_KEY`/`SECRET_KEY_FILE` set under an asymmetric ALGO without a PEM key: unused.
+    ignored_secret: Option<&'static str>,
+    pub issue_delay: Duration,
+    pub host: IpAddr,
+    pub port: u16,
+    pub time_zone: Zone,
+    pub token_ttl: Duration,
+    pub key_rotation_interval: Duration,
+    pub jwks_max_age: Duration,
+    pub clock_leeway: Duration,
+    pub rsa_key_bits: usize,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub max_pending: usize,
+    pub cors_allowed_origins: Option<CorsOrigins>,
+    pub log_format: LogFormat,
+}
+
+/// A parameter whose value is refused. `Display` is the one line `main` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub param: &'static str,
+    /// `None` for secrets: their value is never echoed.
+    pub value: Option<String>,
+    pub expected: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(v) => write!(f, "invalid {}={:?}: {}", self.param, v, self.expected),
+            None => write!(f, "invalid {}: {}", self.param, self.expected),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Parses the parameters that `lookup` returns; absent ones take their defaults.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &'static str| -> Raw {
+            let default = params::default_of(name);
+            // Every value but the secret is trimmed; where an empty value means nothing
+            // (compose files write `ISSUER=`), it counts as unset.
+            let given = lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !(v.is_empty() && params::EMPTY_IS_UNSET.contains(&name)));
+            Raw {
+                name,
+                set: given.is_some(),
+                value: given.or_else(|| default.map(str::to_owned)),
+            }
+        };
+
+        let algo = get("ALGO");
+        let algorithm: Algorithm = algo.text().parse().map_err(|_| {
+            algo.error("expected one of HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA")
+        })?;
+        let (signing, ignored_secret) = secret::read(algorithm, &lookup)?;
+        let issue_delay = get("ISSUE_DELAY").seconds_f64()?;
+        let port = get("PORT").integer::<u16>(1, u16::MAX as u64, "an integer from 1 to 65535")?;
+        let host_raw = get("HOST");
+        let host = host_raw
+            .text()
+            .parse::<IpAddr>()
+            .map_err(|_| host_raw.error("expected an IPv4 or IPv6 address, e.g. 0.0.0.0 or ::"))?;
+        let tz_raw = get("TIME_ZONE");
+        let time_zone = Zone::get(tz_raw.text())
+            .ok_or_else(|| tz_raw.error("expected an IANA time zone name, e.g. Europe/Moscow or UTC"))?;
+        let token_ttl = get("TOKEN_TTL").seconds(1)?;
+        let rotation_raw = get("KEY_ROTATION_INTERVAL");
+        let key_rotation_interval = rotation_raw.seconds(1)?;
+        let max_age_raw = get("JWKS_MAX_AGE");
+        let jwks_max_age = max_age_raw.seconds(0)?;
+        let clock_leeway = get("CLOCK_LEEWAY").seconds(0)?;
+        let bits_raw = get("RSA_KEY_BITS");
+        let rsa_key_bits = match bits_raw.text() {
+            "2048" => 2048,
+            "3072" => 3072,
+            "4096" => 4096,
+            _ => return Err(bits_raw.error("expected 2048, 3072 or 4096")),
+        };
+        let issuer = get("ISSUER").optional_url()?;
+        let audience = get("AUDIENCE").value;
+        let max_pending = get("MAX_PENDING").integer::<usize>(1, 1 << 24, "an integer from 1 to 16777216")?;
+        let cors_allowed_origins = parse::cors(&get("CORS_ALLOWED_ORIGINS"))?;
+        let format_raw = get("LOG_FORMAT");
+        let Some(log_format) = LogFormat::ALL.into_iter().find(|f| f.name() == format_raw.text()) else {
+            return Err(format_raw.error("expected text or json"));
+        };
+
+        let config = Config {
+            algorithm,
+            signing,
+            ignored_secret,
+            issue_delay,
+            host,
+            port,
+            time_zone,
+            token_ttl,
+            key_rotation_interval,
+            jwks_max_age,
+            clock_leeway,
+            rsa_key_bits,
+            issuer,
+            audience,
+            max_pending,
+            cors_allowed_origins,
+            log_format,
+        };
+        if config.rotates() {
+            check_schedule(&config, &rotation_raw, &max_age_raw)?;
+        }
+        Ok(config)
+    }
+
+    /// Whether keys are generated and rotated (asymmetric ALGO without a static key): only
+    /// then do the rotation parameters matter.
+    pub fn rotates(&self) -> bool {
+        matches!(self.signing, Signing::Generated)
+    }
+
+    /// Whether tokens are signed with an asymmetric key that the JWKS publishes.
+    pub fn is_asymmetric(&self) -> bool {
+        !self.algorithm.is_hmac()
+    }
+
+    /// The HMAC secret, under HS*.
+    pub fn secret(&self) -> Option<&Secret> {
+        match &self.signing {
+            Signing::Hmac(secret) => Some(secret),
+            _ => None,
+        }
+    }
+
+    /// The rotation schedule these parameters give.
+    pub fn schedule(&self) -> Schedule {
+        Schedule::new(self.key_rotation_interval, self.token_ttl, self.clock_leeway)
+    }
+
+    /// Every parameter's effective value, secrets redacted: for the start-up log and
+    /// `check-config`.
+    pub fn summary(&self) -> Vec<(&'static str, String)> {
+        let secs = |d: Duration| d.as_secs().to_string();
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "unset".into());
+        vec![
+            ("ALGO", self.algorithm.name().into()),
+            ("SECRET_KEY", self.secret_summary()),
+            ("ISSUE_DELAY", self.issue_delay.as_secs_f64().to_string()),
+            ("PORT", self.port.to_string()),
+            ("HOST", self.host.to_string()),
+            ("TIME_ZONE", self.time_zone.name().into()),
+            ("TOKEN_TTL", secs(self.token_ttl)),
+            ("KEY_ROTATION_INTERVAL", secs(self.key_rotation_interval)),
+            ("JWKS_MAX_AGE", secs(self.jwks_max_age)),
+            ("CLOCK_LEEWAY", secs(self.clock_leeway)),
+            ("RSA_KEY_BITS", self.rsa_key_bits.to_string()),
+            ("ISSUER", opt(&self.issuer)),
+            ("AUDIENCE", opt(&self.audience)),
+            ("MAX_PENDING", self.max_pending.to_string()),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                match &self.cors_allowed_origins {
+                    None => "unset".into(),
+                    Some(CorsOrigins::Any) => "*".into(),
+                    Some(CorsOrigins::List(l)) => l.join(","),
+                },
+            ),
+            ("LOG_FORMAT", self.log_format.name().into()),
+        ]
+    }
+
+    /// The key lifecycle this configuration produces, for people (`check-config`).
+    pub fn timeline(&self) -> Vec<String> {
+        match &self.signing {
+            Signing::Hmac(_) => {
+                return vec![format!(
+                    "{}: one HMAC key, never rotated, never published (the JWKS is empty)",
+                    self.algorithm
+                )];
+            }
+            Signing::Static { key, from } => {
+                return vec![format!(
+                    "static key {} from {from} signs every token and never rotates; the JWKS publishes it",
+                    key.kid().unwrap_or("-")
+                )];
+            }
+            Signing::Generated => {}
+        }
+        self.schedule().timeline(self.jwks_max_age)
+    }
+
+    /// What `SECRET_KEY` is here, for people; never the secret.
+    fn secret_summary(&self) -> String {
+        match (&self.signing, self.ignored_secret) {
+            (Signing::Hmac(s), _) => format!("[redacted, {} bytes]", s.expose().len()),
+            (Signing::Static { key, from }, _) => format!("static key {} from {from}", key.kid().unwrap_or("-")),
+            (Signing::Generated, Some(from)) => format!("{from} set but unused (not a PEM key; keys are generated)"),
+            (Signing::Generated, None) => "unused (asymmetric ALGO; keys are generated)".into(),
+        }
+    }
+
+    /// The warnings to log at start (and print in `check-config`): a weak HMAC secret (RFC
+    /// 7518 §3.2), or a secret set under an asymmetric ALGO that nothing uses.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(from) = self.ignored_secret {
+            out.push(format!(
+                "{from} is set but unused: under {} it is used only when it holds a PEM private key; keys are generated instead",
+                self.algorithm
+            ));
+        }
+        let Some(secret) = self.secret() else {
+            return out;
+        };
+        let wanted = self.algorithm.hash().output_len();
+        if secret.expose() == b"secret" {
+            out.push(
+                "SECRET_KEY is the default \"secret\": anyone can forge tokens; set SECRET_KEY or SECRET_KEY_FILE"
+                    .into(),
+            );
+        } else if secret.expose().len() < wanted {
+            out.push(format!(
+                "SECRET_KEY is {} bytes, shorter than the {wanted}-byte output of {} (RFC 7518 §3.2)",
+                secret.expose().len(),
+                self.algorithm
+            ));
+        }
+        out
+    }
+}
+
+/// The cross-checks of a rotating schedule (contract §5, invariant 3).
+fn check_schedule(config: &Config, rotation: &Raw, max_age: &Raw) -> Result<(), ConfigError> {
+    let (interval, age) = (config.key_rotation_interval.as_secs(), config.jwks_max_age.as_secs());
+    if age >= interval {
+        // Blame what the operator set; name both sides either way.
+        let blamed = if rotation.set || !max_age.set {
+            rotation
+        } else {
+            max_age
+        };
+        return Err(blamed.error(&format!(
+            "KEY_ROTATION_INTERVAL ({interval}s{}) must be above JWKS_MAX_AGE ({age}s{}), so every key is published at least JWKS_MAX_AGE before it signs",
+            rotation.default_note(),
+            max_age.default_note()
+        )));
+    }
+    let schedule = config.schedule();
+    if schedule.max_published_keys() > MAX_PUBLISHED_KEYS {
+        return Err(rotation.error(&format!(
+            "KEY_ROTATION_INTERVAL ({interval}s{}) is too short for TOKEN_TTL + CLOCK_LEEWAY + 1 ({}s): retired keys would pile up beyond {MAX_PUBLISHED_KEYS} published keys; use at least {}",
+            rotation.default_note(),
+            schedule.retention.as_secs(),
+            schedule.min_interval().as_secs()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! The parameter table: every environment variable of the contract (§2) with its default and
+//! meaning — the single source of `--help` and of the defaults the parser falls back to.
+
+/// One row of the parameter table: the single source of `--help` and of the parse defaults.
+pub struct Param {
+    pub name: &'static str,
+    pub default: Option<&'static str>,
+    pub meaning: &'static str,
+}
+
+/// Every parameter, in the order `--help` lists them.
+pub const PARAMS: &[Param] = &[
+    p(
+        "ALGO",
+        Some("HS256"),
+        "signing algorithm: HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA",
+    ),
+    p(
+        "SECRET_KEY",
+        Some("secret"),
+        "HS*: the HMAC secret, change it; asymmetric ALGO: a PEM private key here signs every token (static key)",
+    ),
+    p(
+        "SECRET_KEY_FILE",
+        None,
+        "read SECRET_KEY from this file instead (trailing newline stripped)",
+    ),
+    p(
+        "ISSUE_DELAY",
+        Some("5"),
+        "seconds to wait before answering /anonymous/, 0-86400, fractions allowed",
+    ),
+    p("PORT", Some("8007"), "TCP port, 1-65535"),
+    p("HOST", Some("0.0.0.0"), "bind address (IPv4 or IPv6 literal)"),
+    p(
+        "TIME_ZONE",
+        Some("Europe/Moscow"),
+        "IANA zone for human-readable times (logs, expires_at); never for exp",
+    ),
+    p(
+        "TOKEN_TTL",
+        Some("20"),
+        "token lifetime in seconds, 1-315360000 (10 years)",
+    ),
+    p(
+        "KEY_ROTATION_INTERVAL",
+        Some("21600"),
+        "seconds a signing key stays active (asymmetric ALGO), 1-315360000",
+    ),
+    p(
+        "JWKS_MAX_AGE",
+        Some("300"),
+        "Cache-Control max-age of the JWKS, seconds, 0-315360000; below KEY_ROTATION_INTERVAL",
+    ),
+    p(
+        "CLOCK_LEEWAY",
+        Some("60"),
+        "seconds verifiers may accept past exp, 0-315360000; retired keys stay published this much longer",
+    ),
+    p("RSA_KEY_BITS", Some("2048"), "RSA modulus size: 2048, 3072 or 4096"),
+    p(
+        "ISSUER",
+        None,
+        "absolute URL; when set, tokens carry iss and discovery is served",
+    ),
+    p("AUDIENCE", None, "when set, tokens carry aud"),
+    p(
+        "MAX_PENDING",
+        Some("10000"),
+        "requests that may wait on ISSUE_DELAY at once; beyond it 503",
+    ),
+    p(
+        "CORS_ALLOWED_ORIGINS",
+        None,
+        "comma-separated origins (or *) allowed to call /anonymous/ from a browser",
+    ),
+    p(
+        "LOG_FORMAT",
+        Some("text"),
+        "log lines as text or json (filter with RUST_LOG)",
+    ),
+];
+
+const fn p(name: &'static str, default: Option<&'static str>, meaning: &'static str) -> Param {
+    Param { name, default, meaning }
+}
+
+/// Parameters for which the empty string means unset.
+pub const EMPTY_IS_UNSET: [&str; 4] = ["ISSUER", "AUDIENCE", "CORS_ALLOWED_ORIGINS", "SECRET_KEY_FILE"];
+
+/// The default of parameter `name`, if it has one.
+pub fn default_of(name: &str) -> Option<&'static str> {
+    PARAMS.iter().find(|p| p.name == name).and_then(|p| p.default)
+}
+
+/// The `--help` text: every parameter with its default.
+pub fn help_text() -> String {
+    let mut out = format!(
+        "cusdeb-anonymous {}\nIssues short-lived anonymous JWTs and publishes the keys that verify them.\n\n\
+         USAGE:\n  cusdeb-anonymous              serve (configured by the environment)\n  \
+         cusdeb-anonymous openapi      print the OpenAPI spec (JSON; --yaml for YAML)\n  \
+         cusdeb-anonymous check-config validate the environment, print the effective configuration\n  \
+         cusdeb-anonymous --help | --version\n\nENVIRONMENT:\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    for p in PARAMS {
+        let default = p.default.map_or("unset".to_owned(), |d| format!("default {d}"));
+        out.push_str(&format!("  {:<22} {} [{}]\n", p.name, p.meaning, default));
+    }
+    out.push_str("\nLogging is filtered with RUST_LOG (default info).\n");
+    out
+}

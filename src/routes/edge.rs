@@ -1,0 +1,107 @@
+//! The one middleware every request passes: it labels the request by its route, holds token
+//! requests in the waiting room (`ISSUE_DELAY`, `MAX_PENDING`), answers CORS for
+//! `/anonymous/`, hands the shared state to the operations, turns router errors (404, 405)
+//! into problem details, and counts and logs the answer.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{HeaderValue, Method, StatusCode, Uri, header};
+use poem::{Endpoint, IntoResponse, Request, Response};
+
+use super::paths::{ANONYMOUS_SEED, Route};
+use super::{problem, waiting};
+use crate::config::CorsOrigins;
+use crate::state::AppState;
+
+pub async fn edge<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    state: Arc<AppState>,
+    operation_uri: Uri,
+) -> poem::Result<Response> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    // Kept for the log line (a reference-counted clone); the route label is a closed set.
+    let uri = req.uri().clone();
+    let route = Route::of(uri.path());
+    let is_anonymous = route == Route::Anonymous;
+    if uri.path() == ANONYMOUS_SEED {
+        // The seed's URL; poem-openapi registers the operation without the trailing slash.
+        *req.uri_mut() = operation_uri;
+    }
+    let allowed_origin = if is_anonymous {
+        allowed_origin(&state, req.headers().get(header::ORIGIN))
+    } else {
+        None
+    };
+
+    let resp = if method == Method::OPTIONS && is_anonymous && allowed_origin.is_some() {
+        // CORS preflight for /anonymous/.
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        let headers = resp.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET"));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("accept"));
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        resp
+    } else {
+        let place = if is_anonymous && waiting::waits(&method) {
+            match waiting::wait(&state).await {
+                Ok(place) => Some(place),
+                Err(shed) => return Ok(finish(shed, &state, &method, &uri, route, start, allowed_origin)),
+            }
+        } else {
+            None
+        };
+        // The operations take the shared state as poem `Data`.
+        req.extensions_mut().insert(state.clone());
+        // Boxed, so the future that waited above stays small (see `waiting`).
+        let resp = match Box::pin(ep.call(req)).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => problem::from_error(&err),
+        };
+        drop(place);
+        resp
+    };
+    Ok(finish(resp, &state, &method, &uri, route, start, allowed_origin))
+}
+
+/// Headers every response gets at the edge; then the request's metrics and log line.
+fn finish(
+    mut resp: Response,
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    route: Route,
+    start: Instant,
+    allowed_origin: Option<HeaderValue>,
+) -> Response {
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        // Every resource here is read-only (RFC 9110 §15.5.6 wants the list).
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    }
+    if let Some(value) = allowed_origin {
+        resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        resp.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    let elapsed = start.elapsed();
+    let status = resp.status().as_u16();
+    state.metrics.request(route.label(), status, elapsed.as_secs_f64());
+    let path = uri.path();
+    tracing::info!(method = %method, path = %path, status, latency_us = elapsed.as_micros() as u64, "request");
+    resp
+}
+
+/// The `Access-Control-Allow-Origin` value for a request from `origin`, if CORS allows it.
+fn allowed_origin(state: &AppState, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
+    match state.config.cors_allowed_origins.as_ref()? {
+        CorsOrigins::Any => Some(HeaderValue::from_static("*")),
+        CorsOrigins::List(list) => {
+            let origin = origin?;
+            let text = origin.to_str().ok()?;
+            list.iter().any(|o| o == text).then(|| origin.clone())
+        }
+    }
+}
