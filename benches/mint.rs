@@ -83,7 +83,7 @@ fn mint(c: &mut Criterion) {
     let secret = Secret::new(vec![7u8; 32]);
     for alg in ALGS {
         let key = if alg.is_hmac() {
-            SigningKey::hmac(alg, &secret).unwrap()
+            SigningKey::hmac(alg, secret.expose()).unwrap()
         } else {
             SigningKey::generate(alg, 2048).unwrap()
         };

@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secret = Secret::new(b"an example secret, at least 64 bytes long so HS512 is happy too.".to_vec());
 
     let key = if alg.is_hmac() {
-        SigningKey::hmac(alg, &secret)?
+        SigningKey::hmac(alg, secret.expose())?
     } else {
         SigningKey::generate(alg, 2048)?
     };

@@ -4,10 +4,10 @@
 //! in flight (those waiting on `ISSUE_DELAY` included).
 //!
 //! Why not `poem::Server`: there a connection also carries HTTP/2 detection, an inactivity
-//! watchdog woken on every read, and a read buffer that grows while a request waits — 26 KB
-//! per held request against 15 KB here (`benches/process.py`) — and nothing bounds how long a
-//! client may take to send its request head. Here a connection is hyper's HTTP/1 state machine with
-//! a header-read timeout, and the request it is serving.
+//! watchdog woken on every read, and a read buffer that grows while a request waits, and
+//! nothing bounds how long a client may take to send its request head. Here a connection is
+//! hyper's HTTP/1 state machine with a header-read timeout, and the request it is serving
+//! (what that saves per held request: README, Performance).
 
 use std::convert::Infallible;
 use std::future::Future;

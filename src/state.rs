@@ -32,7 +32,9 @@ impl AppState {
     pub fn new(config: Config) -> Result<AppState, KeyError> {
         let now = OffsetDateTime::now_utc();
         let snapshot = match &config.signing {
-            Signing::Hmac(secret) => Snapshot::fixed(Arc::new(SigningKey::hmac(config.algorithm, secret)?), now),
+            Signing::Hmac(secret) => {
+                Snapshot::fixed(Arc::new(SigningKey::hmac(config.algorithm, secret.expose())?), now)
+            }
             Signing::Static { key, .. } => Snapshot::fixed(key.clone(), now),
             Signing::Generated => Snapshot::empty(),
         };

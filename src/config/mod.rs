@@ -2,11 +2,13 @@
 //! and parsed into the typed [`Config`]. A bad value becomes a [`ConfigError`] naming the
 //! parameter; the command line prints it on one line and exits 2. Nothing is re-read later.
 //!
-//! [`params`]: the table and `--help`; [`parse`]: raw values to typed ones; [`secret`]:
-//! `SECRET_KEY` as HMAC secret or static key.
+//! [`params`]: the table and `--help`; `parse`: raw values to typed ones; [`secret`]:
+//! `SECRET_KEY` as HMAC secret or static key; `report`: the configuration for people
+//! (start-up log, `check-config`, warnings).
 
 pub mod params;
 mod parse;
+mod report;
 pub mod secret;
 
 use std::fmt;
@@ -196,97 +198,6 @@ impl Config {
     /// The rotation schedule these parameters give.
     pub fn schedule(&self) -> Schedule {
         Schedule::new(self.key_rotation_interval, self.token_ttl, self.clock_leeway)
-    }
-
-    /// Every parameter's effective value, secrets redacted: for the start-up log and
-    /// `check-config`.
-    pub fn summary(&self) -> Vec<(&'static str, String)> {
-        let secs = |d: Duration| d.as_secs().to_string();
-        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "unset".into());
-        vec![
-            ("ALGO", self.algorithm.name().into()),
-            ("SECRET_KEY", self.secret_summary()),
-            ("ISSUE_DELAY", self.issue_delay.as_secs_f64().to_string()),
-            ("PORT", self.port.to_string()),
-            ("HOST", self.host.to_string()),
-            ("TIME_ZONE", self.time_zone.name().into()),
-            ("TOKEN_TTL", secs(self.token_ttl)),
-            ("KEY_ROTATION_INTERVAL", secs(self.key_rotation_interval)),
-            ("JWKS_MAX_AGE", secs(self.jwks_max_age)),
-            ("CLOCK_LEEWAY", secs(self.clock_leeway)),
-            ("RSA_KEY_BITS", self.rsa_key_bits.to_string()),
-            ("ISSUER", opt(&self.issuer)),
-            ("AUDIENCE", opt(&self.audience)),
-            ("MAX_PENDING", self.max_pending.to_string()),
-            (
-                "CORS_ALLOWED_ORIGINS",
-                match &self.cors_allowed_origins {
-                    None => "unset".into(),
-                    Some(CorsOrigins::Any) => "*".into(),
-                    Some(CorsOrigins::List(l)) => l.join(","),
-                },
-            ),
-            ("LOG_FORMAT", self.log_format.name().into()),
-        ]
-    }
-
-    /// The key lifecycle this configuration produces, for people (`check-config`).
-    pub fn timeline(&self) -> Vec<String> {
-        match &self.signing {
-            Signing::Hmac(_) => {
-                return vec![format!(
-                    "{}: one HMAC key, never rotated, never published (the JWKS is empty)",
-                    self.algorithm
-                )];
-            }
-            Signing::Static { key, from } => {
-                return vec![format!(
-                    "static key {} from {from} signs every token and never rotates; the JWKS publishes it",
-                    key.kid().unwrap_or("-")
-                )];
-            }
-            Signing::Generated => {}
-        }
-        self.schedule().timeline(self.jwks_max_age)
-    }
-
-    /// What `SECRET_KEY` is here, for people; never the secret.
-    fn secret_summary(&self) -> String {
-        match (&self.signing, self.ignored_secret) {
-            (Signing::Hmac(s), _) => format!("[redacted, {} bytes]", s.expose().len()),
-            (Signing::Static { key, from }, _) => format!("static key {} from {from}", key.kid().unwrap_or("-")),
-            (Signing::Generated, Some(from)) => format!("{from} set but unused (not a PEM key; keys are generated)"),
-            (Signing::Generated, None) => "unused (asymmetric ALGO; keys are generated)".into(),
-        }
-    }
-
-    /// The warnings to log at start (and print in `check-config`): a weak HMAC secret (RFC
-    /// 7518 §3.2), or a secret set under an asymmetric ALGO that nothing uses.
-    pub fn warnings(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(from) = self.ignored_secret {
-            out.push(format!(
-                "{from} is set but unused: under {} it is used only when it holds a PEM private key; keys are generated instead",
-                self.algorithm
-            ));
-        }
-        let Some(secret) = self.secret() else {
-            return out;
-        };
-        let wanted = self.algorithm.hash().output_len();
-        if secret.expose() == b"secret" {
-            out.push(
-                "SECRET_KEY is the default \"secret\": anyone can forge tokens; set SECRET_KEY or SECRET_KEY_FILE"
-                    .into(),
-            );
-        } else if secret.expose().len() < wanted {
-            out.push(format!(
-                "SECRET_KEY is {} bytes, shorter than the {wanted}-byte output of {} (RFC 7518 §3.2)",
-                secret.expose().len(),
-                self.algorithm
-            ));
-        }
-        out
     }
 }
 

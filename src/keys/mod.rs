@@ -22,7 +22,6 @@ use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use zeroize::Zeroizing;
 
 use crate::algorithm::{Algorithm, Family};
-use crate::config::Secret;
 use crate::crypto;
 
 /// Why a key could not be made. Carries no key material.
@@ -68,8 +67,8 @@ impl fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// The HMAC key for `alg` (HS256/384/512).
-    pub fn hmac(alg: Algorithm, secret: &Secret) -> Result<SigningKey, KeyError> {
-        let encoding = EncodingKey::from_secret(secret.expose()).map_err(|_| KeyError("empty HMAC secret".into()))?;
+    pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<SigningKey, KeyError> {
+        let encoding = EncodingKey::from_secret(secret).map_err(|_| KeyError("empty HMAC secret".into()))?;
         SigningKey::from_parts(alg, &encoding, None)
     }
 

@@ -1,7 +1,6 @@
 //! The waiting room: a request for a token waits `ISSUE_DELAY` here, at the edge, before it is
 //! routed. A held request then costs one of `MAX_PENDING` places, a timer and its parsed head — not
 //! the router's and the operation's futures, which are only built once the wait is over.
-//! (Measured with 10,000 held requests: 37.9 KB of resident memory each before, 26.2 KB after.)
 
 use poem::Response;
 use poem::http::Method;

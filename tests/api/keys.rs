@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
+use crate::helpers::verify::{split, thumbprint, verify_jwk};
 use crate::helpers::{gated_generator, spawn_app, spawn_app_with, unix_now};
-use crate::verify::{split, thumbprint, verify_jwk};
 
 const ASYMMETRIC: [&str; 9] = [
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",

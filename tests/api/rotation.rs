@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::helpers::spawn_fast_rotation;
-use crate::verify::{split, verify_jwk};
+use crate::helpers::verify::{split, verify_jwk};
 
 struct Issued {
     t: f64,

@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
+use crate::helpers::verify::{split, verify_hmac};
 use crate::helpers::{TEST_SECRET, spawn_app, unix_now};
-use crate::verify::{split, verify_hmac};
 
 #[tokio::test]
 async fn token_has_the_seed_payload_and_headers() {

@@ -19,8 +19,23 @@ pub fn run(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
-/// Starts the binary on a free port with `env`, waits for /healthz.
+/// Starts the binary on a free port with `env` (run through the shell command `wrapper`
+/// first, e.g. `ulimit -n 40`) and waits for /healthz. Returns the process and its base URL.
 pub async fn start_binary(env: &[(&str, &str)], wrapper: Option<&str>) -> (tokio::process::Child, String) {
+    let (child, port) = spawn_binary(env, wrapper);
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+            return (child, base);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("binary did not start");
+}
+
+/// Starts the binary on a free loopback port without waiting for it: for tests of its very
+/// first moments. Loopback host, no inherited configuration; stderr piped, killed on drop.
+pub fn spawn_binary(env: &[(&str, &str)], wrapper: Option<&str>) -> (tokio::process::Child, u16) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -40,15 +55,18 @@ pub async fn start_binary(env: &[(&str, &str)], wrapper: Option<&str>) -> (tokio
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = cmd.spawn().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
-            return (child, base);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("binary did not start");
+    (cmd.spawn().unwrap(), port)
+}
+
+/// Waits (at most 30 s) for the binary to exit after it was signalled: its output, and how
+/// long the exit took from the call.
+pub async fn exited(child: tokio::process::Child) -> (std::process::Output, Duration) {
+    let start = std::time::Instant::now();
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the binary did not exit within 30 s")
+        .unwrap();
+    (out, start.elapsed())
 }
 
 /// Sends SIGTERM with the shell's builtin `kill` (no procps needed).
