@@ -38,14 +38,7 @@ async fn no_cacheable_jwks_lacks_the_signing_key_from_the_first_moment() {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let first = sets.pop().expect("the JWKS never answered 200");
-    let token = client
-        .get(format!("http://127.0.0.1:{port}/anonymous/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let token = text(&client, &format!("http://127.0.0.1:{port}/anonymous/")).await;
     let kid = crate::helpers::verify::split(&token).header["kid"]
         .as_str()
         .unwrap()
@@ -143,14 +136,7 @@ async fn accept_errors_neither_kill_nor_spin_the_server() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(recovered, "the server did not recover once descriptors were free");
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = text(&client, &format!("{base}/metrics")).await;
     let errors: f64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("cusdeb_anonymous_accept_errors_total "))
@@ -167,4 +153,9 @@ async fn accept_errors_neither_kill_nor_spin_the_server() {
         (1..=5).contains(&warnings),
         "one warning per streak of failures, not one per failure: {log}"
     );
+}
+
+/// The body of `GET url`.
+async fn text(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
 }
