@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use criterion::{BatchSize, Criterion, criterion_group};
 use cusdeb_anonymous::algorithm::Algorithm;
 use cusdeb_anonymous::config::Secret;
-use cusdeb_anonymous::keyring::{Schedule, Snapshot};
+use cusdeb_anonymous::keyring::{KeyTimes, Snapshot};
 use cusdeb_anonymous::keys::SigningKey;
 use cusdeb_anonymous::token::Minter;
 use ring::rand::SystemRandom;
@@ -143,16 +143,21 @@ fn ns_per_signature(alg: Algorithm, input: &[u8]) -> f64 {
 
 fn snapshot(c: &mut Criterion) {
     cusdeb_anonymous::crypto::install();
-    let schedule = Schedule {
-        interval: Duration::from_secs(60),
-        retention: Duration::from_secs(30),
-    };
     let now = OffsetDateTime::now_utc();
-    let key = || std::sync::Arc::new(SigningKey::generate(Algorithm::ES256, 2048).unwrap());
-    let s = Snapshot::empty().with_new_key(key(), now, &schedule);
+    let key = || {
+        (
+            std::sync::Arc::new(SigningKey::generate(Algorithm::ES256, 2048).unwrap()),
+            KeyTimes::forever(now),
+        )
+    };
+    let first = key();
     // Key generation is setup, not timed: this is the JWKS (and ETag) the ring rebuilds.
     c.bench_function("jwks snapshot build (ES256, 2 keys)", |b| {
-        b.iter_batched(key, |k| s.with_new_key(k, now, &schedule), BatchSize::SmallInput)
+        b.iter_batched(
+            key,
+            |k| Snapshot::at(vec![first.clone(), k], now),
+            BatchSize::SmallInput,
+        )
     });
 }
 

@@ -37,6 +37,7 @@ pub mod routes;
 pub mod server;
 pub mod startup;
 pub mod state;
+pub mod store;
 pub mod telemetry;
 pub mod token;
 pub mod zone;

@@ -52,6 +52,17 @@ struct BuildLabels {
 pub struct RotationMetrics {
     pub rotations: Counter,
     pub generation_failures: Counter,
+    /// Failed reads and writes of the key store.
+    pub store_errors: Counter,
+    /// Unix time of the last successful read or write of the key store.
+    pub store_last_sync: Gauge<f64, AtomicU64>,
+}
+
+impl RotationMetrics {
+    /// The store answered at `now`.
+    pub fn store_synced(&self, now: OffsetDateTime) {
+        self.store_last_sync.set(now.unix_timestamp() as f64);
+    }
 }
 
 /// Every metric of the process, registered once.
@@ -139,6 +150,18 @@ impl Metrics {
                 "Key generations that failed (retried)",
                 Counter::default(),
             ),
+            store_errors: register(
+                &mut registry,
+                "key_store_errors",
+                "Failed reads and writes of the key store (retried; the ring last known serves)",
+                Counter::default(),
+            ),
+            store_last_sync: register(
+                &mut registry,
+                "key_store_last_sync_timestamp_seconds",
+                "Unix time of the last successful read or write of the key store",
+                Gauge::default(),
+            ),
         };
         let build = Family::<BuildLabels, Gauge>::default();
         build
@@ -196,11 +219,11 @@ impl Metrics {
         }
         let active = snapshot.keys().iter().find(|k| k.state == KeyState::Active);
         self.active_key_age
-            .set(active.map_or(0.0, |k| (now - k.activates_at).as_seconds_f64().max(0.0)));
+            .set(active.map_or(0.0, |k| (now - k.times.activates_at).as_seconds_f64().max(0.0)));
         self.next_rotation.set(
             snapshot
                 .pending()
-                .map_or(0.0, |k| k.activates_at.unix_timestamp() as f64),
+                .map_or(0.0, |k| k.times.activates_at.unix_timestamp() as f64),
         );
         let mut out = String::with_capacity(4096);
         // Writing to a String cannot fail.

@@ -11,15 +11,19 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::{Config, Signing};
-use crate::rotation::{self, Generator};
+use crate::keyring::RingWriter;
+use crate::rotation::{self, Generator, Rotation};
 use crate::routes;
 use crate::server;
 use crate::state::AppState;
+use crate::store::KeyStore;
 
 /// A bound, not yet running, issuer.
 pub struct Application {
     listener: TcpListener,
     state: Arc<AppState>,
+    writer: RingWriter,
+    store: Arc<KeyStore>,
     generator: Generator,
     header_read_timeout: Duration,
 }
@@ -36,10 +40,12 @@ impl Application {
         // The application installs what it needs: jsonwebtoken's provider is ours.
         crate::crypto::install();
         let generator = rotation::generator(config.rsa_key_bits);
-        let state = AppState::new(config).map_err(std::io::Error::other)?;
+        let (state, writer) = AppState::new(config).map_err(std::io::Error::other)?;
         Ok(Application {
             listener,
             state: Arc::new(state),
+            writer,
+            store: Arc::new(KeyStore::memory()),
             generator,
             header_read_timeout: server::HEADER_READ_TIMEOUT,
         })
@@ -71,6 +77,8 @@ impl Application {
         let Application {
             listener,
             state,
+            writer,
+            store,
             generator,
             header_read_timeout,
         } = self;
@@ -95,16 +103,18 @@ impl Application {
         }
         let (stop_tx, stop_rx) = watch::channel(false);
         let rotation = config.rotates().then(|| {
-            let metrics = state.metrics.rotation();
-            tokio::spawn(rotation::run(
-                state.ring.clone(),
-                config.algorithm,
-                generator,
-                rotation::Clock::System,
-                metrics,
-                config.time_zone.clone(),
-                stop_rx,
-            ))
+            let task = Rotation {
+                writer,
+                sync_every: store.is_shared().then_some(config.store.sync_interval),
+                store,
+                algorithm: config.algorithm,
+                schedule: config.schedule(),
+                generate: generator,
+                clock: rotation::Clock::System,
+                metrics: state.metrics.rotation(),
+                zone: config.time_zone.clone(),
+            };
+            tokio::spawn(task.run(stop_rx))
         });
         let limits = server::Limits {
             header_read_timeout,

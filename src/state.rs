@@ -9,7 +9,7 @@ use poem::http::HeaderValue;
 use time::OffsetDateTime;
 
 use crate::config::{Config, Signing};
-use crate::keyring::{KeyRing, Snapshot};
+use crate::keyring::{KeyRing, RingWriter, Snapshot};
 use crate::keys::{KeyError, SigningKey};
 use crate::metrics::Metrics;
 use crate::token::Minter;
@@ -27,9 +27,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state. Under HS* the ring holds the secret and is ready at once; under an
-    /// asymmetric ALGO it starts empty and the rotation task fills it.
-    pub fn new(config: Config) -> Result<AppState, KeyError> {
+    /// Builds the state, and the writer of its key ring. Under HS* or with a static key the
+    /// ring holds that key and is ready at once; otherwise it starts empty and the rotation
+    /// task, owning the writer, fills it.
+    pub fn new(config: Config) -> Result<(AppState, RingWriter), KeyError> {
         let now = OffsetDateTime::now_utc();
         let snapshot = match &config.signing {
             Signing::Hmac(secret) => {
@@ -38,8 +39,9 @@ impl AppState {
             Signing::Static { key, .. } => Snapshot::fixed(key.clone(), now),
             Signing::Generated => Snapshot::empty(),
         };
-        Ok(AppState {
-            ring: Arc::new(KeyRing::new(snapshot, config.schedule())),
+        let (ring, writer) = KeyRing::new(snapshot);
+        let state = AppState {
+            ring,
             minter: Minter::new(
                 config.token_ttl.as_secs(),
                 config.issuer.as_deref(),
@@ -50,7 +52,8 @@ impl AppState {
                 .expect("digits are a valid header value"),
             metrics: Metrics::new(config.algorithm.name()),
             config,
-        })
+        };
+        Ok((state, writer))
     }
 
     /// Requests waiting on `ISSUE_DELAY` now.

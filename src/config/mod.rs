@@ -10,6 +10,7 @@ pub mod params;
 mod parse;
 mod report;
 pub mod secret;
+pub mod store;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -21,6 +22,7 @@ use crate::zone::Zone;
 pub use params::{PARAMS, Param, help_text};
 use parse::Raw;
 pub use secret::{Secret, Signing};
+pub use store::StoreConfig;
 
 /// Origins allowed to call `/anonymous/` from a browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +71,8 @@ pub struct Config {
     pub audience: Option<String>,
     pub max_pending: usize,
     pub cors_allowed_origins: Option<CorsOrigins>,
+    /// `KEY_STORE`, `KEY_ENCRYPTION_KEY`, `KEY_STORE_SYNC_INTERVAL`.
+    pub store: StoreConfig,
     pub log_format: LogFormat,
 }
 
@@ -119,7 +123,7 @@ impl Config {
             algo.error("expected one of HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA")
         })?;
         let (signing, ignored_secret) = secret::read(algorithm, &lookup)?;
-        let issue_delay = get("ISSUE_DELAY").seconds_f64()?;
+        let issue_delay = get("ISSUE_DELAY").seconds_f64(0.0)?;
         let port = get("PORT").integer::<u16>(1, u16::MAX as u64, "an integer from 1 to 65535")?;
         let host_raw = get("HOST");
         let host = host_raw
@@ -146,6 +150,12 @@ impl Config {
         let audience = get("AUDIENCE").value;
         let max_pending = get("MAX_PENDING").integer::<usize>(1, 1 << 24, "an integer from 1 to 16777216")?;
         let cors_allowed_origins = parse::cors(&get("CORS_ALLOWED_ORIGINS"))?;
+        let static_from = match &signing {
+            Signing::Static { from, .. } => Some(*from),
+            _ => None,
+        };
+        let sync_raw = get("KEY_STORE_SYNC_INTERVAL");
+        let store = store::read(&get("KEY_STORE"), &sync_raw, &lookup, static_from)?;
         let format_raw = get("LOG_FORMAT");
         let Some(log_format) = LogFormat::ALL.into_iter().find(|f| f.name() == format_raw.text()) else {
             return Err(format_raw.error("expected text or json"));
@@ -168,10 +178,11 @@ impl Config {
             audience,
             max_pending,
             cors_allowed_origins,
+            store,
             log_format,
         };
         if config.rotates() {
-            check_schedule(&config, &rotation_raw, &max_age_raw)?;
+            check_schedule(&config, &rotation_raw, &max_age_raw, &sync_raw)?;
         }
         Ok(config)
     }
@@ -197,30 +208,60 @@ impl Config {
 
     /// The rotation schedule these parameters give.
     pub fn schedule(&self) -> Schedule {
-        Schedule::new(self.key_rotation_interval, self.token_ttl, self.clock_leeway)
+        Schedule::new(
+            self.key_rotation_interval,
+            self.token_ttl,
+            self.clock_leeway,
+            self.lead(),
+        )
+    }
+
+    /// How long a key is published before it may sign: `JWKS_MAX_AGE`, plus
+    /// `KEY_STORE_SYNC_INTERVAL` with a shared store (every replica must have read it).
+    pub fn lead(&self) -> Duration {
+        match self.store.location.is_shared() {
+            true => self.jwks_max_age + self.store.sync_interval,
+            false => self.jwks_max_age,
+        }
     }
 }
 
 /// The cross-checks of a rotating schedule (contract §5, invariant 3).
-fn check_schedule(config: &Config, rotation: &Raw, max_age: &Raw) -> Result<(), ConfigError> {
-    let (interval, age) = (config.key_rotation_interval.as_secs(), config.jwks_max_age.as_secs());
-    if age >= interval {
-        // Blame what the operator set; name both sides either way.
+fn check_schedule(config: &Config, rotation: &Raw, max_age: &Raw, sync: &Raw) -> Result<(), ConfigError> {
+    let (interval, lead) = (config.key_rotation_interval, config.lead());
+    if interval <= lead {
+        let shared = config.store.location.is_shared();
+        // Blame what the operator set; name every side either way.
         let blamed = if rotation.set || !max_age.set {
             rotation
         } else {
             max_age
         };
+        let other = match shared {
+            true => format!(
+                "JWKS_MAX_AGE ({}s{}) + KEY_STORE_SYNC_INTERVAL ({}s{}), so every key has reached every replica and outlived every cached JWKS before it signs",
+                config.jwks_max_age.as_secs(),
+                max_age.default_note(),
+                config.store.sync_interval.as_secs_f64(),
+                sync.default_note()
+            ),
+            false => format!(
+                "JWKS_MAX_AGE ({}s{}), so every key is published at least JWKS_MAX_AGE before it signs",
+                config.jwks_max_age.as_secs(),
+                max_age.default_note()
+            ),
+        };
         return Err(blamed.error(&format!(
-            "KEY_ROTATION_INTERVAL ({interval}s{}) must be above JWKS_MAX_AGE ({age}s{}), so every key is published at least JWKS_MAX_AGE before it signs",
+            "KEY_ROTATION_INTERVAL ({}s{}) must be above {other}",
+            interval.as_secs(),
             rotation.default_note(),
-            max_age.default_note()
         )));
     }
     let schedule = config.schedule();
     if schedule.max_published_keys() > MAX_PUBLISHED_KEYS {
         return Err(rotation.error(&format!(
-            "KEY_ROTATION_INTERVAL ({interval}s{}) is too short for TOKEN_TTL + CLOCK_LEEWAY + 1 ({}s): retired keys would pile up beyond {MAX_PUBLISHED_KEYS} published keys; use at least {}",
+            "KEY_ROTATION_INTERVAL ({}s{}) is too short for TOKEN_TTL + CLOCK_LEEWAY + 1 ({}s): retired keys would pile up beyond {MAX_PUBLISHED_KEYS} published keys; use at least {}",
+            interval.as_secs(),
             rotation.default_note(),
             schedule.retention.as_secs(),
             schedule.min_interval().as_secs()

@@ -75,6 +75,26 @@ pub const PARAMS: &[Param] = &[
         "comma-separated origins (or *) allowed to call /anonymous/ from a browser",
     ),
     p(
+        "KEY_STORE",
+        Some("memory"),
+        "where keys live: memory, file:PATH (one process), or a postgres:// URL (replicas share one ring)",
+    ),
+    p(
+        "KEY_ENCRYPTION_KEY",
+        None,
+        "base64url 32-byte keys, comma-separated; the first encrypts stored private keys (AES-256-GCM), all decrypt; required with PostgreSQL",
+    ),
+    p(
+        "KEY_ENCRYPTION_KEY_FILE",
+        None,
+        "read KEY_ENCRYPTION_KEY from this file instead",
+    ),
+    p(
+        "KEY_STORE_SYNC_INTERVAL",
+        Some("10"),
+        "seconds between reads of a shared store by each replica, 0.1-86400, fractions allowed",
+    ),
+    p(
         "LOG_FORMAT",
         Some("text"),
         "log lines as text or json (filter with RUST_LOG)",
@@ -86,7 +106,13 @@ const fn p(name: &'static str, default: Option<&'static str>, meaning: &'static 
 }
 
 /// Parameters for which the empty string means unset.
-pub const EMPTY_IS_UNSET: [&str; 4] = ["ISSUER", "AUDIENCE", "CORS_ALLOWED_ORIGINS", "SECRET_KEY_FILE"];
+pub const EMPTY_IS_UNSET: [&str; 5] = [
+    "ISSUER",
+    "AUDIENCE",
+    "CORS_ALLOWED_ORIGINS",
+    "SECRET_KEY_FILE",
+    "KEY_ENCRYPTION_KEY_FILE",
+];
 
 /// The default of parameter `name`, if it has one.
 pub fn default_of(name: &str) -> Option<&'static str> {

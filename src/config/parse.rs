@@ -73,10 +73,15 @@ impl Raw {
             .map(Duration::from_secs)
     }
 
-    pub fn seconds_f64(&self) -> Result<Duration, ConfigError> {
-        let err = || self.error("expected a number of seconds from 0 to 86400, fractions allowed, e.g. 5 or 0.25");
+    /// A number of seconds from `min` to 86400, fractions allowed.
+    pub fn seconds_f64(&self, min: f64) -> Result<Duration, ConfigError> {
+        let err = || {
+            self.error(&format!(
+                "expected a number of seconds from {min} to 86400, fractions allowed, e.g. 5 or 0.25"
+            ))
+        };
         let n: f64 = self.text().parse().map_err(|_| err())?;
-        if !n.is_finite() || !(0.0..=86_400.0).contains(&n) {
+        if !n.is_finite() || !(min..=86_400.0).contains(&n) {
             return Err(err());
         }
         Ok(Duration::from_secs_f64(n))
@@ -97,5 +102,39 @@ impl Raw {
             ));
         }
         Ok(Some(v))
+    }
+}
+
+/// A secret given either in `name` or in the file `file_param` names (trailing newline
+/// stripped), not both: which parameter it came from, and its bytes (`None` when neither is
+/// set). An empty `name` counts as unset when the file is given.
+pub fn value_or_file(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    file_param: &'static str,
+) -> Result<(&'static str, Option<Vec<u8>>), ConfigError> {
+    let value = lookup(name);
+    let file = lookup(file_param).filter(|f| !f.trim().is_empty());
+    match (value, file) {
+        (Some(value), Some(_)) if !value.is_empty() => Err(ConfigError {
+            param: file_param,
+            value: None,
+            expected: format!("set either {name} or {file_param}, not both"),
+        }),
+        (_, Some(path)) => {
+            let mut bytes = std::fs::read(&path).map_err(|e| ConfigError {
+                param: file_param,
+                value: Some(path.clone()),
+                expected: format!("a readable file ({})", e.kind()),
+            })?;
+            if bytes.ends_with(b"\n") {
+                bytes.pop();
+                if bytes.ends_with(b"\r") {
+                    bytes.pop();
+                }
+            }
+            Ok((file_param, Some(bytes)))
+        }
+        (value, None) => Ok((name, value.map(String::into_bytes))),
     }
 }

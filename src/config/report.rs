@@ -34,6 +34,18 @@ impl Config {
                     Some(CorsOrigins::List(l)) => l.join(","),
                 },
             ),
+            ("KEY_STORE", self.store.location.describe()),
+            (
+                "KEY_ENCRYPTION_KEY",
+                match &self.store.encryption {
+                    Some(_) => "[redacted]".into(),
+                    None => "unset".into(),
+                },
+            ),
+            (
+                "KEY_STORE_SYNC_INTERVAL",
+                self.store.sync_interval.as_secs_f64().to_string(),
+            ),
             ("LOG_FORMAT", self.log_format.name().into()),
         ]
     }
@@ -72,6 +84,11 @@ impl Config {
     /// 7518 §3.2), or a secret set under an asymmetric ALGO that nothing uses.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.rotates() && self.store.location == crate::store::StoreLocation::Memory {
+            out.push(
+                "KEY_STORE=memory: keys die with the process; after a restart new keys sign and verifiers holding the old JWKS meet an unknown kid for up to JWKS_MAX_AGE (use file:PATH or PostgreSQL)".into(),
+            );
+        }
         if let Some(from) = self.ignored_secret {
             out.push(format!(
                 "{from} is set but unused: under {} it is used only when it holds a PEM private key; keys are generated instead",

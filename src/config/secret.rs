@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::ConfigError;
+use super::{ConfigError, parse};
 use crate::algorithm::Algorithm;
 use crate::keys::{SigningKey, pem};
 
@@ -51,31 +51,7 @@ pub fn read(
         value: None,
         expected: expected.into(),
     };
-    let key = lookup("SECRET_KEY");
-    let file = lookup("SECRET_KEY_FILE").filter(|f| !f.trim().is_empty());
-    let (from, bytes) = match (key, file) {
-        (Some(key), Some(_)) if !key.is_empty() => {
-            return Err(secret_error(
-                "SECRET_KEY_FILE",
-                "set either SECRET_KEY or SECRET_KEY_FILE, not both",
-            ));
-        }
-        (_, Some(path)) => {
-            let mut bytes = std::fs::read(&path).map_err(|e| ConfigError {
-                param: "SECRET_KEY_FILE",
-                value: Some(path.clone()),
-                expected: format!("a readable file ({})", e.kind()),
-            })?;
-            if bytes.ends_with(b"\n") {
-                bytes.pop();
-                if bytes.ends_with(b"\r") {
-                    bytes.pop();
-                }
-            }
-            ("SECRET_KEY_FILE", Some(bytes))
-        }
-        (key, None) => ("SECRET_KEY", key.map(String::into_bytes)),
-    };
+    let (from, bytes) = parse::value_or_file(lookup, "SECRET_KEY", "SECRET_KEY_FILE")?;
     let given_pem = bytes.as_deref().is_some_and(pem::is_pem);
     if alg.is_hmac() {
         let bytes = bytes.unwrap_or_else(|| b"secret".to_vec());

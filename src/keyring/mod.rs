@@ -1,26 +1,31 @@
 //! The key ring: which keys exist, in which state, and what the JWKS says about them.
 //!
-//! A [`Snapshot`] is immutable: the keys with their states and times, the active signer, and
-//! the JWKS body pre-serialised with its ETag. [`KeyRing`] holds the current snapshot in an
-//! `ArcSwap`; readers (minting, `/.well-known/jwks.json`, `/readyz`) load it without locking,
-//! and the one writer (the rotation task, see `rotation`) swaps in a whole new one.
+//! Every key carries four absolute times — published, activates, retires, removed — and its
+//! state at any `now` follows from them alone ([`KeyTimes::state`]), so processes that share a
+//! store compute the same states without talking to each other. [`KeyRecord`]s are the ring as
+//! stored; [`plan`] decides, as pure functions of the records and `now`, what a writer changes.
+//! A [`Snapshot`] is the ring as served: the keys with their states, the signer, the JWKS body
+//! with its ETag. [`KeyRing`] holds the current snapshot in an `ArcSwap` that readers (minting,
+//! the JWKS, `/readyz`) load without locking; only the [`RingWriter`] — one, owned by the
+//! rotation task — swaps in a new one.
 //!
-//! Lifecycle of an asymmetric key: **pending** (published, not signing) → **active**
-//! (published, signing) → **retired** (published, not signing) → removed (dropped with its
-//! private key). Every transition here is a pure function of the snapshot and `now`.
+//! Lifecycle: **pending** (published, not signing) → **active** (published, signing) →
+//! **retired** (published, not signing) → removed (gone, private key dropped).
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use time::OffsetDateTime;
+use zeroize::Zeroizing;
 
-use crate::keys::SigningKey;
+use crate::algorithm::Algorithm;
 
+pub mod plan;
 mod schedule;
 mod snapshot;
 pub use schedule::{MAX_PUBLISHED_KEYS, Schedule};
-pub use snapshot::Snapshot;
+pub use snapshot::{RingKey, Snapshot};
 
 /// Where a key is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +38,7 @@ pub enum KeyState {
 impl KeyState {
     pub const ALL: [KeyState; 3] = [KeyState::Pending, KeyState::Active, KeyState::Retired];
 
-    /// The state's name in `/readyz`, `/metrics` and logs: the one mapping.
+    /// The state's name in `/readyz`, `/metrics`, `keys list` and logs: the one mapping.
     pub fn name(self) -> &'static str {
         match self {
             KeyState::Pending => "pending",
@@ -49,35 +54,83 @@ impl Serialize for KeyState {
     }
 }
 
-/// A key and its timeline.
-#[derive(Debug, Clone)]
-pub struct RingKey {
-    pub key: Arc<SigningKey>,
-    pub state: KeyState,
+/// A key's timeline, absolute UTC times: published ≤ activates ≤ retires ≤ removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyTimes {
     pub published_at: OffsetDateTime,
-    /// When it starts (pending) or started (active, retired) signing.
     pub activates_at: OffsetDateTime,
-    /// When it stopped signing (retired only).
-    pub retired_at: Option<OffsetDateTime>,
-    /// When it leaves the JWKS and its private key is dropped (retired only).
-    pub remove_at: Option<OffsetDateTime>,
+    pub retires_at: OffsetDateTime,
+    pub removed_at: OffsetDateTime,
 }
 
-/// The shared, lock-free holder of the current [`Snapshot`]. Every write is a read-copy-update
-/// (`ArcSwap::rcu`): a change is computed from the snapshot it replaces and swapped in only if
-/// that snapshot is still current, so no write can undo another.
+impl KeyTimes {
+    /// The state at `now`; `None` once removed (or before it is published).
+    pub fn state(&self, now: OffsetDateTime) -> Option<KeyState> {
+        if now < self.published_at || now >= self.removed_at {
+            None
+        } else if now < self.activates_at {
+            Some(KeyState::Pending)
+        } else if now < self.retires_at {
+            Some(KeyState::Active)
+        } else {
+            Some(KeyState::Retired)
+        }
+    }
+
+    /// A timeline that never ends: the HMAC secret or a static key, active from `now`.
+    pub fn forever(now: OffsetDateTime) -> KeyTimes {
+        let end = now + time::Duration::days(365 * 1000);
+        KeyTimes {
+            published_at: now,
+            activates_at: now,
+            retires_at: end,
+            removed_at: end,
+        }
+    }
+}
+
+/// A key as stored: everything needed to rebuild its signer and to know its state. The private
+/// key (PKCS#8 DER) is plaintext here; stores encrypt it at rest.
+#[derive(Clone)]
+pub struct KeyRecord {
+    pub kid: String,
+    pub algorithm: Algorithm,
+    /// The public JWK, as JSON.
+    pub public_jwk: String,
+    pub private_key: Zeroizing<Vec<u8>>,
+    pub times: KeyTimes,
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("times", &self.times)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shared, lock-free holder of the current [`Snapshot`]; readers only.
 #[derive(Debug)]
 pub struct KeyRing {
     current: ArcSwap<Snapshot>,
-    schedule: Schedule,
+}
+
+/// The one handle that replaces the ring's snapshot. Not `Clone`: whoever owns it (the
+/// rotation task) is the only writer.
+#[derive(Debug)]
+pub struct RingWriter {
+    ring: Arc<KeyRing>,
 }
 
 impl KeyRing {
-    pub fn new(snapshot: Snapshot, schedule: Schedule) -> KeyRing {
-        KeyRing {
+    /// A ring showing `snapshot`, and the handle that writes it.
+    pub fn new(snapshot: Snapshot) -> (Arc<KeyRing>, RingWriter) {
+        let ring = Arc::new(KeyRing {
             current: ArcSwap::from_pointee(snapshot),
-            schedule,
-        }
+        });
+        (ring.clone(), RingWriter { ring })
     }
 
     /// The current snapshot; cheap, never blocks.
@@ -89,38 +142,16 @@ impl KeyRing {
     pub fn load_full(&self) -> Arc<Snapshot> {
         self.current.load_full()
     }
+}
 
-    pub fn schedule(&self) -> &Schedule {
-        &self.schedule
+impl RingWriter {
+    /// Shows `snapshot` from now on.
+    pub fn publish(&self, snapshot: Arc<Snapshot>) {
+        self.ring.current.store(snapshot);
     }
 
-    /// Adds a generated key at `now` (see [`Snapshot::with_new_key`]).
-    pub fn insert(&self, key: SigningKey, now: OffsetDateTime) -> Arc<Snapshot> {
-        let key = Arc::new(key);
-        let mut next = None;
-        self.current.rcu(|current| {
-            let snapshot = Arc::new(current.with_new_key(key.clone(), now, &self.schedule));
-            next = Some(snapshot.clone());
-            snapshot
-        });
-        next.expect("rcu runs its update at least once")
-    }
-
-    /// Applies the transitions due at `now`; returns the new snapshot if anything changed.
-    pub fn advance(&self, now: OffsetDateTime) -> Option<Arc<Snapshot>> {
-        let mut next = None;
-        self.current.rcu(|current| match current.advance(now, &self.schedule) {
-            Some(snapshot) => {
-                let snapshot = Arc::new(snapshot);
-                next = Some(snapshot.clone());
-                snapshot
-            }
-            None => {
-                next = None;
-                current.clone()
-            }
-        });
-        next
+    pub fn ring(&self) -> &Arc<KeyRing> {
+        &self.ring
     }
 }
 

@@ -14,16 +14,21 @@ pub struct Schedule {
     pub interval: Duration,
     /// How long a retired key stays published: `TOKEN_TTL + CLOCK_LEEWAY` (+1 s rounding).
     pub retention: Duration,
+    /// How long a key must be published before it may sign: `JWKS_MAX_AGE` (every cached JWKS
+    /// has expired) plus, with a shared store, `KEY_STORE_SYNC_INTERVAL` (every replica has
+    /// read it).
+    pub lead: Duration,
 }
 
 impl Schedule {
-    /// The schedule for `KEY_ROTATION_INTERVAL`, `TOKEN_TTL` and `CLOCK_LEEWAY`. A retired key
-    /// stays published `TOKEN_TTL + CLOCK_LEEWAY` after its last signature, plus one second
-    /// because `exp` is rounded to whole seconds.
-    pub fn new(interval: Duration, token_ttl: Duration, clock_leeway: Duration) -> Schedule {
+    /// The schedule for `KEY_ROTATION_INTERVAL`, `TOKEN_TTL`, `CLOCK_LEEWAY` and `lead`. A
+    /// retired key stays published `TOKEN_TTL + CLOCK_LEEWAY` after its last signature, plus
+    /// one second because `exp` is rounded to whole seconds.
+    pub fn new(interval: Duration, token_ttl: Duration, clock_leeway: Duration, lead: Duration) -> Schedule {
         Schedule {
             interval,
             retention: token_ttl + clock_leeway + Duration::from_secs(1),
+            lead,
         }
     }
 
@@ -65,12 +70,15 @@ mod tests {
     #[test]
     fn bounds_and_the_smallest_accepted_interval() {
         let secs = Duration::from_secs;
-        let s = Schedule::new(secs(21600), secs(64740), secs(60));
+        let s = Schedule::new(secs(21600), secs(64740), secs(60), secs(300));
         assert_eq!(s.retention, secs(64801));
         assert_eq!(s.max_published_keys(), 6);
         assert_eq!(s.min_interval(), secs(21601));
-        let at_min = Schedule::new(s.min_interval(), secs(64740), secs(60));
+        let at_min = Schedule::new(s.min_interval(), secs(64740), secs(60), secs(300));
         assert_eq!(at_min.max_published_keys(), MAX_PUBLISHED_KEYS);
-        assert_eq!(Schedule::new(secs(21600), secs(20), secs(60)).max_published_keys(), 3);
+        assert_eq!(
+            Schedule::new(secs(21600), secs(20), secs(60), secs(300)).max_published_keys(),
+            3
+        );
     }
 }

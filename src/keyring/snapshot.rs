@@ -1,5 +1,5 @@
-//! One immutable state of the ring — the keys with their states and times, the active signer,
-//! the JWKS body and its ETag — and the pure transitions from one state to the next at `now`.
+//! One immutable state of the ring as served at a time `at`: the keys with their states, the
+//! signer, and the JWKS body with its ETag, built once so that requests only read.
 
 use std::sync::Arc;
 
@@ -11,15 +11,24 @@ use poem::http::HeaderValue;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{KeyState, RingKey, Schedule};
+use super::{KeyState, KeyTimes};
 use crate::keys::SigningKey;
+
+/// A key in a snapshot: its signer, its timeline and its state when the snapshot was built.
+#[derive(Debug, Clone)]
+pub struct RingKey {
+    pub key: Arc<SigningKey>,
+    pub times: KeyTimes,
+    pub state: KeyState,
+}
 
 /// One immutable state of the ring.
 #[derive(Debug)]
 pub struct Snapshot {
+    at: OffsetDateTime,
     keys: Vec<RingKey>,
-    /// The key that signs now, if any; duplicated out of `keys` for the hot path.
-    active: Option<Arc<SigningKey>>,
+    /// The key that signs, duplicated out of `keys` for the hot path, with its retire time.
+    active: Option<(Arc<SigningKey>, OffsetDateTime)>,
     /// `{"keys":[…]}`: pending, active and retired public keys.
     jwks: Bytes,
     /// Strong ETag of `jwks`: a quoted base64url SHA-256 of the body.
@@ -27,27 +36,28 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// No key yet (asymmetric ALGO before the first key is generated): not ready.
+    /// No key yet (asymmetric ALGO before the first key exists): not ready.
     pub fn empty() -> Snapshot {
-        Snapshot::from_keys(Vec::new())
+        Snapshot::at(Vec::new(), OffsetDateTime::UNIX_EPOCH)
     }
 
     /// A ring of one key that never rotates: the HMAC secret (never published) or a static
     /// PEM key (published). It is active at once.
     pub fn fixed(key: Arc<SigningKey>, now: OffsetDateTime) -> Snapshot {
-        let key = RingKey {
-            key,
-            state: KeyState::Active,
-            published_at: now,
-            activates_at: now,
-            retired_at: None,
-            remove_at: None,
-        };
-        Snapshot::from_keys(vec![key])
+        Snapshot::at(vec![(key, KeyTimes::forever(now))], now)
     }
 
-    fn from_keys(keys: Vec<RingKey>) -> Snapshot {
-        let active = keys.iter().find(|k| k.state == KeyState::Active).map(|k| k.key.clone());
+    /// The ring of `keys` as it stands at `now`: removed keys (and keys not yet published) left
+    /// out, the others in their state at `now`.
+    pub fn at(keys: Vec<(Arc<SigningKey>, KeyTimes)>, now: OffsetDateTime) -> Snapshot {
+        let keys: Vec<RingKey> = keys
+            .into_iter()
+            .filter_map(|(key, times)| times.state(now).map(|state| RingKey { key, times, state }))
+            .collect();
+        let active = keys
+            .iter()
+            .find(|k| k.state == KeyState::Active)
+            .map(|k| (k.key.clone(), k.times.retires_at));
         #[derive(Serialize)]
         struct JwkSet<'a> {
             keys: Vec<&'a Jwk>,
@@ -59,6 +69,7 @@ impl Snapshot {
         let digest = ring::digest::digest(&ring::digest::SHA256, jwks.as_bytes());
         let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(digest.as_ref()));
         Snapshot {
+            at: now,
             keys,
             active,
             jwks: Bytes::from(jwks),
@@ -66,9 +77,23 @@ impl Snapshot {
         }
     }
 
-    /// The signing key, if one is active.
+    /// When this snapshot was built.
+    pub fn built_at(&self) -> OffsetDateTime {
+        self.at
+    }
+
+    /// The key that was active when the snapshot was built.
     pub fn active(&self) -> Option<&Arc<SigningKey>> {
-        self.active.as_ref()
+        self.active.as_ref().map(|(key, _)| key)
+    }
+
+    /// The key that may sign at `now`: the active key, unless its retire time has passed. A
+    /// process that has not learnt a successor in time signs nothing (fails closed).
+    pub fn signer(&self, now: OffsetDateTime) -> Option<&Arc<SigningKey>> {
+        self.active
+            .as_ref()
+            .filter(|(_, retires_at)| now < *retires_at)
+            .map(|(key, _)| key)
     }
 
     pub fn keys(&self) -> &[RingKey] {
@@ -84,73 +109,17 @@ impl Snapshot {
         &self.etag
     }
 
+    /// The key that signs next.
     pub fn pending(&self) -> Option<&RingKey> {
         self.keys.iter().find(|k| k.state == KeyState::Pending)
     }
 
-    /// Whether the rotation task should generate a key: none is active, or (for a rotating
-    /// ring) none is waiting to take over.
-    pub fn wants_key(&self) -> bool {
-        self.active.is_none() || self.pending().is_none()
-    }
-
-    /// Adds a freshly generated key at `now`. With no active key (start-up) it signs at once
-    /// — no verifier can hold an older JWKS of this process — otherwise it is published as
-    /// pending and signs one whole `interval` later, which is more than `JWKS_MAX_AGE`.
-    pub fn with_new_key(&self, key: Arc<SigningKey>, now: OffsetDateTime, schedule: &Schedule) -> Snapshot {
-        let (state, activates_at) = if self.active.is_none() {
-            (KeyState::Active, now)
-        } else {
-            (KeyState::Pending, now + schedule.interval)
-        };
-        let mut keys = self.keys.clone();
-        keys.push(RingKey {
-            key,
-            state,
-            published_at: now,
-            activates_at,
-            retired_at: None,
-            remove_at: None,
-        });
-        Snapshot::from_keys(keys)
-    }
-
-    /// Applies every transition due at `now`: a due pending key becomes active (the active one
-    /// retires), and retired keys past their retention are removed. `None` when nothing is due.
-    pub fn advance(&self, now: OffsetDateTime, schedule: &Schedule) -> Option<Snapshot> {
-        let promote = self.pending().is_some_and(|p| p.activates_at <= now);
-        let expire = self.keys.iter().any(|k| k.remove_at.is_some_and(|t| t <= now));
-        if !promote && !expire {
-            return None;
-        }
-        let keys = self
-            .keys
-            .iter()
-            .filter(|k| k.remove_at.is_none_or(|t| t > now))
-            .map(|k| {
-                let mut k = k.clone();
-                match k.state {
-                    KeyState::Active if promote => {
-                        k.state = KeyState::Retired;
-                        k.retired_at = Some(now);
-                        k.remove_at = Some(now + schedule.retention);
-                    }
-                    KeyState::Pending if promote => {
-                        k.state = KeyState::Active;
-                        k.activates_at = now;
-                    }
-                    _ => {}
-                }
-                k
-            })
-            .collect();
-        Some(Snapshot::from_keys(keys))
-    }
-
-    /// The next time [`Snapshot::advance`] has something to do.
+    /// The next time a key changes state (after the snapshot's own time).
     pub fn next_event(&self) -> Option<OffsetDateTime> {
-        let activation = self.pending().map(|p| p.activates_at);
-        let removals = self.keys.iter().filter_map(|k| k.remove_at);
-        activation.into_iter().chain(removals).min()
+        self.keys
+            .iter()
+            .flat_map(|k| [k.times.activates_at, k.times.retires_at, k.times.removed_at])
+            .filter(|t| *t > self.at)
+            .min()
     }
 }

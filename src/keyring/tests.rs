@@ -1,23 +1,72 @@
-//! The key ring's lifecycle on an injected clock.
+//! The ring's lifecycle on an injected clock: the writer's plan over records, and the
+//! snapshot those records give at any time.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use time::OffsetDateTime;
+
+use super::plan::{self, Need};
 use super::*;
 use crate::algorithm::Algorithm;
+use crate::keys::SigningKey;
 
-const INTERVAL: Duration = Duration::from_secs(100);
-const RETENTION: Duration = Duration::from_secs(30);
 const SCHEDULE: Schedule = Schedule {
-    interval: INTERVAL,
-    retention: RETENTION,
+    interval: Duration::from_secs(100),
+    retention: Duration::from_secs(30),
+    lead: Duration::from_secs(10),
 };
 
 fn t(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000 + secs).unwrap()
 }
 
-fn key() -> Arc<SigningKey> {
-    Arc::new(SigningKey::generate(Algorithm::EdDSA, 2048).unwrap())
+/// A fresh key as a record (times to be set by the plan), and its signer.
+fn new_key(alg: Algorithm) -> (KeyRecord, Arc<SigningKey>) {
+    let new = crate::keys::generate(alg, 2048).unwrap();
+    let record = KeyRecord {
+        kid: new.key.kid().unwrap().to_owned(),
+        algorithm: alg,
+        public_jwk: serde_json::to_string(new.key.jwk().unwrap()).unwrap(),
+        private_key: new.pkcs8,
+        times: KeyTimes::forever(t(0)),
+    };
+    (record, Arc::new(new.key))
+}
+
+/// The ring's records and the signers they need, as a writer and a reader see them.
+#[derive(Default)]
+struct Ring {
+    records: Vec<KeyRecord>,
+    signers: HashMap<String, Arc<SigningKey>>,
+}
+
+impl Ring {
+    /// Generates a key of `alg` and adds it if the plan still needs it at `now`; its kid.
+    fn add(&mut self, alg: Algorithm, now: OffsetDateTime) -> Option<String> {
+        let (record, key) = new_key(alg);
+        let kid = record.kid.clone();
+        self.signers.insert(kid.clone(), key);
+        plan::add(&mut self.records, record, now, &SCHEDULE).then_some(kid)
+    }
+
+    fn snapshot(&self, now: OffsetDateTime) -> Snapshot {
+        let keys = self
+            .records
+            .iter()
+            .map(|r| (self.signers[&r.kid].clone(), r.times))
+            .collect();
+        Snapshot::at(keys, now)
+    }
+
+    fn states(&self, now: OffsetDateTime) -> Vec<(String, KeyState)> {
+        let s = self.snapshot(now);
+        s.keys()
+            .iter()
+            .map(|k| (k.key.kid().unwrap().to_owned(), k.state))
+            .collect()
+    }
 }
 
 fn kids_in_jwks(s: &Snapshot) -> Vec<String> {
@@ -30,77 +79,68 @@ fn kids_in_jwks(s: &Snapshot) -> Vec<String> {
         .collect()
 }
 
-fn states(s: &Snapshot) -> Vec<(String, KeyState)> {
-    s.keys()
-        .iter()
-        .map(|k| (k.key.kid().unwrap().to_owned(), k.state))
-        .collect()
-}
-
 #[test]
 fn lifecycle_pending_active_retired_removed() {
-    let empty = Snapshot::empty();
-    assert!(empty.active().is_none() && empty.wants_key());
-    assert_eq!(&empty.jwks()[..], br#"{"keys":[]}"#);
+    let mut ring = Ring::default();
+    assert_eq!(plan::need(&ring.records, Algorithm::EdDSA, t(0)), Need::FirstKey);
+    assert!(ring.snapshot(t(0)).active().is_none());
+    assert_eq!(&ring.snapshot(t(0)).jwks()[..], br#"{"keys":[]}"#);
 
-    // Start-up: the first key signs at once; the second waits a whole interval.
-    let s1 = empty.with_new_key(key(), t(0), &SCHEDULE);
-    let a = s1.active().unwrap().kid().unwrap().to_owned();
-    let s2 = s1.with_new_key(key(), t(1), &SCHEDULE);
-    let b = s2.pending().unwrap().key.kid().unwrap().to_owned();
+    // Start-up: the first key signs at once; its successor waits a whole interval.
+    let a = ring.add(Algorithm::EdDSA, t(0)).unwrap();
+    assert_eq!(plan::need(&ring.records, Algorithm::EdDSA, t(0)), Need::Successor);
+    let b = ring.add(Algorithm::EdDSA, t(1)).unwrap();
     assert_eq!(
-        states(&s2),
+        ring.states(t(1)),
         vec![(a.clone(), KeyState::Active), (b.clone(), KeyState::Pending)]
     );
-    assert_eq!(s2.pending().unwrap().activates_at, t(101));
-    assert_eq!(kids_in_jwks(&s2), vec![a.clone(), b.clone()]);
-    assert!(!s2.wants_key());
-    assert_eq!(s2.next_event(), Some(t(101)));
-
-    // Nothing is due before the activation time.
-    assert!(s2.advance(t(100), &SCHEDULE).is_none());
+    let s = ring.snapshot(t(1));
+    assert_eq!(
+        s.pending().unwrap().times.activates_at,
+        t(100),
+        "when A's interval ends"
+    );
+    assert_eq!(kids_in_jwks(&s), vec![a.clone(), b.clone()]);
+    assert_eq!(s.next_event(), Some(t(100)));
+    assert_eq!(plan::need(&ring.records, Algorithm::EdDSA, t(1)), Need::Nothing);
 
     // B activates; A retires and stays published for the retention.
-    let s3 = s2.advance(t(101), &SCHEDULE).unwrap();
+    assert_eq!(ring.states(t(99))[0].1, KeyState::Active);
+    let s = ring.snapshot(t(100));
     assert_eq!(
-        states(&s3),
+        ring.states(t(100)),
         vec![(a.clone(), KeyState::Retired), (b.clone(), KeyState::Active)]
     );
-    assert_eq!(s3.active().unwrap().kid(), Some(b.as_str()));
-    assert_eq!(s3.keys()[0].remove_at, Some(t(131)));
-    assert_eq!(kids_in_jwks(&s3), vec![a.clone(), b.clone()]);
-    assert!(s3.wants_key(), "a new pending key is wanted the moment one activates");
-    assert_eq!(s3.etag(), s2.etag(), "same keys published, same ETag");
+    assert_eq!(s.active().unwrap().kid(), Some(b.as_str()));
+    assert_eq!(kids_in_jwks(&s), vec![a.clone(), b.clone()]);
+    assert_eq!(s.etag(), ring.snapshot(t(1)).etag(), "same keys published, same ETag");
+    assert_eq!(plan::need(&ring.records, Algorithm::EdDSA, t(100)), Need::Successor);
+    let c = ring.add(Algorithm::EdDSA, t(100)).unwrap();
 
-    let s4 = s3.with_new_key(key(), t(101), &SCHEDULE);
-    let c = s4.pending().unwrap().key.kid().unwrap().to_owned();
-    assert_eq!(s4.next_event(), Some(t(131)));
-
-    // A is removed after its retention and never comes back.
-    let s5 = s4.advance(t(131), &SCHEDULE).unwrap();
-    assert_eq!(kids_in_jwks(&s5), vec![b.clone(), c.clone()]);
-    let s6 = s5.advance(t(201), &SCHEDULE).unwrap();
-    assert_eq!(
-        states(&s6),
-        vec![(b.clone(), KeyState::Retired), (c.clone(), KeyState::Active)]
-    );
-    assert!(!kids_in_jwks(&s6).contains(&a));
+    // A is removed after its retention, pruned from the store, and never comes back.
+    assert_eq!(kids_in_jwks(&ring.snapshot(t(130))), vec![b.clone(), c.clone()]);
+    assert!(plan::prune(&mut ring.records, t(130)));
+    assert!(!plan::prune(&mut ring.records, t(130)));
+    assert_eq!(ring.states(t(200)), vec![(b, KeyState::Retired), (c, KeyState::Active)]);
+    assert!(!kids_in_jwks(&ring.snapshot(t(200))).contains(&a));
 }
 
 #[test]
 fn set_stays_bounded_over_many_rotations() {
-    let mut s = Snapshot::empty().with_new_key(key(), t(0), &SCHEDULE);
+    let mut ring = Ring::default();
+    let mut now = t(0);
     let mut removed: Vec<String> = Vec::new();
-    let mut now = 0;
+    let mut published: Vec<String> = Vec::new();
     for _ in 0..20 {
-        if s.wants_key() {
-            s = s.with_new_key(key(), t(now), &SCHEDULE);
+        if plan::need(&ring.records, Algorithm::EdDSA, now) != Need::Nothing {
+            ring.add(Algorithm::EdDSA, now).unwrap();
         }
-        now = (s.next_event().unwrap() - t(0)).whole_seconds();
-        let before = kids_in_jwks(&s);
-        s = s.advance(t(now), &SCHEDULE).unwrap();
-        let after = kids_in_jwks(&s);
+        let before = kids_in_jwks(&ring.snapshot(now));
+        now = plan::next_change(&ring.records, now).unwrap();
+        plan::prune(&mut ring.records, now);
+        let after = kids_in_jwks(&ring.snapshot(now));
         removed.extend(before.into_iter().filter(|k| !after.contains(k)));
+        published.extend(after.iter().cloned());
         assert!(
             after.len() <= 3,
             "pending + active + one retired at most here: {after:?}"
@@ -111,13 +151,104 @@ fn set_stays_bounded_over_many_rotations() {
 }
 
 #[test]
+fn racing_writers_add_one_successor_not_two() {
+    let mut ring = Ring::default();
+    ring.add(Algorithm::ES256, t(0)).unwrap();
+    // Two replicas generated a successor for the same moment; the second write re-checks.
+    assert!(ring.add(Algorithm::ES256, t(5)).is_some());
+    assert!(ring.add(Algorithm::ES256, t(5)).is_none());
+    assert_eq!(ring.records.len(), 2);
+    // Racing for the first key: the loser's key is still needed, as the pending one; a third
+    // is not.
+    let mut empty = Ring::default();
+    let first = empty.add(Algorithm::ES256, t(0)).unwrap();
+    let second = empty.add(Algorithm::ES256, t(0)).unwrap();
+    assert!(empty.add(Algorithm::ES256, t(0)).is_none());
+    assert_eq!(
+        empty.states(t(0)),
+        vec![(first, KeyState::Active), (second, KeyState::Pending)]
+    );
+}
+
+#[test]
+fn a_late_successor_extends_the_active_key_and_fails_closed_past_its_retirement() {
+    let mut ring = Ring::default();
+    let a = ring.add(Algorithm::EdDSA, t(0)).unwrap();
+    // No successor could be made until just before A's end: A is extended so that the
+    // successor is still published `lead` before it signs.
+    assert!(
+        !plan::extend(&mut ring.records, Algorithm::EdDSA, t(50), &SCHEDULE),
+        "far from the end"
+    );
+    assert!(plan::extend(&mut ring.records, Algorithm::EdDSA, t(95), &SCHEDULE));
+    assert_eq!(ring.records[0].times.retires_at, t(105));
+    let b = ring.add(Algorithm::EdDSA, t(97)).unwrap();
+    let s = ring.snapshot(t(97));
+    assert_eq!(s.pending().unwrap().times.activates_at, t(107));
+    assert_eq!(s.signer(t(106)).unwrap().kid(), Some(a.as_str()));
+    // A process that never learns of B stops signing with A at A's retirement.
+    assert!(
+        s.signer(t(107)).is_none(),
+        "fail closed: no signing past the retire time"
+    );
+    assert_eq!(ring.snapshot(t(107)).signer(t(107)).unwrap().kid(), Some(b.as_str()));
+}
+
+#[test]
+fn a_new_algorithm_is_published_lead_before_it_signs_and_the_old_key_retires() {
+    let mut ring = Ring::default();
+    let old = ring.add(Algorithm::ES256, t(0)).unwrap();
+    let stale = ring.add(Algorithm::ES256, t(1)).unwrap();
+    // Restarted with ALGO=EdDSA at t=20: the pending ES256 key is dropped, the EdDSA key
+    // signs from t=30 (lead 10), the ES256 key retires then.
+    assert_eq!(plan::need(&ring.records, Algorithm::EdDSA, t(20)), Need::Successor);
+    let new = ring.add(Algorithm::EdDSA, t(20)).unwrap();
+    assert_eq!(
+        ring.states(t(20)),
+        vec![(old.clone(), KeyState::Active), (new.clone(), KeyState::Pending)]
+    );
+    assert!(!ring.records.iter().any(|r| r.kid == stale));
+    assert_eq!(
+        ring.states(t(30)),
+        vec![(old, KeyState::Retired), (new, KeyState::Active)]
+    );
+}
+
+#[test]
+fn operators_rotate_and_revoke() {
+    let mut ring = Ring::default();
+    let a = ring.add(Algorithm::EdDSA, t(0)).unwrap();
+    assert!(
+        plan::rotate(&mut ring.records, t(2), &SCHEDULE).is_err(),
+        "no pending key yet"
+    );
+    let b = ring.add(Algorithm::EdDSA, t(2)).unwrap();
+    // Rotate: B takes over once published `lead` (t=12), not at the end of A's interval.
+    let (kid, at) = plan::rotate(&mut ring.records, t(5), &SCHEDULE).unwrap();
+    assert_eq!((kid.as_str(), at), (b.as_str(), t(12)));
+    assert_eq!(
+        ring.states(t(12)),
+        vec![(a.clone(), KeyState::Retired), (b.clone(), KeyState::Active)]
+    );
+    let c = ring.add(Algorithm::EdDSA, t(12)).unwrap();
+    // Revoke the active key: gone at once, the pending key signs now.
+    assert_eq!(
+        plan::revoke(&mut ring.records, &b, t(20), &SCHEDULE),
+        Ok(Some(KeyState::Active))
+    );
+    assert_eq!(ring.snapshot(t(20)).signer(t(20)).unwrap().kid(), Some(c.as_str()));
+    assert!(!kids_in_jwks(&ring.snapshot(t(20))).contains(&b));
+    assert!(plan::revoke(&mut ring.records, "no-such-kid", t(20), &SCHEDULE).is_err());
+}
+
+#[test]
 fn jwks_has_public_members_only() {
-    let s = Snapshot::empty().with_new_key(key(), t(0), &SCHEDULE);
-    let v: serde_json::Value = serde_json::from_slice(s.jwks()).unwrap();
+    let mut ring = Ring::default();
+    ring.add(Algorithm::EdDSA, t(0)).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(ring.snapshot(t(0)).jwks()).unwrap();
     let jwk = v["keys"][0].as_object().unwrap();
     let mut names: Vec<&str> = jwk.keys().map(String::as_str).collect();
     names.sort();
     assert_eq!(names, ["alg", "crv", "kid", "kty", "use", "x"]);
-    assert_eq!(jwk["use"], "sig");
-    assert_eq!(jwk["alg"], "EdDSA");
+    assert_eq!((jwk["use"].as_str(), jwk["alg"].as_str()), (Some("sig"), Some("EdDSA")));
 }

@@ -37,6 +37,10 @@ impl fmt::Display for KeyError {
 impl std::error::Error for KeyError {}
 
 impl KeyError {
+    pub fn new(what: impl Into<String>) -> KeyError {
+        KeyError(what.into())
+    }
+
     /// A failure that tests inject into key generation.
     pub fn injected() -> KeyError {
         KeyError("injected failure".into())
@@ -75,29 +79,7 @@ impl SigningKey {
     /// Generates a fresh asymmetric key for `alg`. Blocking: RSA takes up to seconds, so call
     /// it off the async runtime.
     pub fn generate(alg: Algorithm, rsa_bits: usize) -> Result<SigningKey, KeyError> {
-        let rng = SystemRandom::new();
-        let fail = |what: &str| KeyError(format!("{alg}: {what}"));
-        // Zeroizing: the private key bytes are overwritten when dropped.
-        let pkcs8: Zeroizing<Vec<u8>> = match alg.family() {
-            Family::Ecdsa => {
-                let curve = crypto::ecdsa::curve(alg).ok_or_else(|| fail("no curve"))?;
-                let doc = EcdsaKeyPair::generate_pkcs8(curve.signing, &rng).map_err(|_| fail("ring EC generation"))?;
-                Zeroizing::new(doc.as_ref().to_vec())
-            }
-            Family::EdDsa => {
-                let doc = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| fail("ring Ed25519 generation"))?;
-                Zeroizing::new(doc.as_ref().to_vec())
-            }
-            Family::RsaPkcs1 | Family::RsaPss => {
-                use rsa::pkcs8::EncodePrivateKey;
-                let private =
-                    rsa::PrivateKey::new(&mut getrandom::SysRng, rsa_bits).map_err(|e| fail(&e.to_string()))?;
-                let doc = private.to_pkcs8_der().map_err(|e| fail(&e.to_string()))?;
-                Zeroizing::new(doc.as_bytes().to_vec())
-            }
-            Family::Hmac => return Err(fail("HMAC keys are configured, not generated")),
-        };
-        SigningKey::from_pkcs8(alg, &pkcs8)
+        generate(alg, rsa_bits).map(|new| new.key)
     }
 
     /// Loads an asymmetric private key for `alg` from PKCS#8 DER: the signer, the public JWK
@@ -206,4 +188,38 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
         self.signer.try_sign(message)
     }
+}
+
+/// A freshly generated key: its signer and its private key as PKCS#8 DER, to be stored.
+pub struct NewKey {
+    pub key: SigningKey,
+    pub pkcs8: Zeroizing<Vec<u8>>,
+}
+
+/// Generates a fresh asymmetric key for `alg`: ring for EC and Ed25519, the `rsa` crate for
+/// RSA (`rsa_bits`). Blocking: RSA takes up to seconds, so call it off the async runtime.
+pub fn generate(alg: Algorithm, rsa_bits: usize) -> Result<NewKey, KeyError> {
+    let rng = SystemRandom::new();
+    let fail = |what: &str| KeyError(format!("{alg}: {what}"));
+    // Zeroizing: the private key bytes are overwritten when dropped.
+    let pkcs8: Zeroizing<Vec<u8>> = match alg.family() {
+        Family::Ecdsa => {
+            let curve = crypto::ecdsa::curve(alg).ok_or_else(|| fail("no curve"))?;
+            let doc = EcdsaKeyPair::generate_pkcs8(curve.signing, &rng).map_err(|_| fail("ring EC generation"))?;
+            Zeroizing::new(doc.as_ref().to_vec())
+        }
+        Family::EdDsa => {
+            let doc = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| fail("ring Ed25519 generation"))?;
+            Zeroizing::new(doc.as_ref().to_vec())
+        }
+        Family::RsaPkcs1 | Family::RsaPss => {
+            use rsa::pkcs8::EncodePrivateKey;
+            let private = rsa::PrivateKey::new(&mut getrandom::SysRng, rsa_bits).map_err(|e| fail(&e.to_string()))?;
+            let doc = private.to_pkcs8_der().map_err(|e| fail(&e.to_string()))?;
+            Zeroizing::new(doc.as_bytes().to_vec())
+        }
+        Family::Hmac => return Err(fail("HMAC keys are configured, not generated")),
+    };
+    let key = SigningKey::from_pkcs8(alg, &pkcs8)?;
+    Ok(NewKey { key, pkcs8 })
 }

@@ -78,10 +78,11 @@ impl AnonymousApi {
         // The ISSUE_DELAY wait and MAX_PENDING shedding happened before routing (`waiting`).
         let state = state.0;
         let snapshot = state.ring.load();
-        let Some(key) = snapshot.active() else {
-            return unavailable(1, "no signing key is active yet; retry shortly");
-        };
         let now = OffsetDateTime::now_utc();
+        // No key may sign past its retire time: without a successor, answer 503 (fail closed).
+        let Some(key) = snapshot.signer(now) else {
+            return unavailable(1, "no signing key is active; retry shortly");
+        };
         let minted = match state.minter.mint(key, now) {
             Ok(minted) => minted,
             Err(_) => return unavailable(1, "signing failed; retry shortly"),

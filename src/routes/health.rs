@@ -7,6 +7,7 @@ use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
+use crate::keyring::KeyState;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -98,16 +99,16 @@ impl HealthApi {
             algorithm: state.config.algorithm.name().into(),
             active_kid: snapshot.active().and_then(|k| k.kid().map(str::to_owned)),
             next_kid: pending.and_then(|k| k.key.kid().map(str::to_owned)),
-            next_rotation: pending.map(|k| zone.rfc3339(k.activates_at)),
+            next_rotation: pending.map(|k| zone.rfc3339(k.times.activates_at)),
             keys: snapshot
                 .keys()
                 .iter()
                 .map(|k| KeyStatus {
                     kid: k.key.kid().map(str::to_owned),
                     state: k.state.name().into(),
-                    published_at: zone.rfc3339(k.published_at),
-                    activates_at: zone.rfc3339(k.activates_at),
-                    remove_at: k.remove_at.map(|t| zone.rfc3339(t)),
+                    published_at: zone.rfc3339(k.times.published_at),
+                    activates_at: zone.rfc3339(k.times.activates_at),
+                    remove_at: (k.state == KeyState::Retired).then(|| zone.rfc3339(k.times.removed_at)),
                 })
                 .collect(),
         };

@@ -169,7 +169,7 @@ pub fn gated_generator() -> (Arc<std::sync::atomic::AtomicBool>, Generator) {
     let gate = allow.clone();
     let generator: Generator = Arc::new(move |alg| {
         if gate.load(Ordering::SeqCst) {
-            cusdeb_anonymous::keys::SigningKey::generate(alg, 2048)
+            cusdeb_anonymous::keys::generate(alg, 2048)
         } else {
             Err(cusdeb_anonymous::keys::KeyError::injected())
         }

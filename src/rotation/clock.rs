@@ -1,0 +1,32 @@
+//! Where the rotation task reads the time: the system clock, or tokio's (possibly paused)
+//! clock from a fixed wall-clock start, so that tests drive rotation without waiting.
+
+use time::OffsetDateTime;
+
+/// Where the rotation task reads the time. `System` in production; `Tokio` follows tokio's
+/// clock from a fixed wall-clock start, so a test with a paused clock drives rotation.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    Tokio {
+        start: OffsetDateTime,
+        at: tokio::time::Instant,
+    },
+}
+
+impl Clock {
+    /// A clock that reads `start` now and then moves with tokio's (possibly paused) clock.
+    pub fn tokio(start: OffsetDateTime) -> Clock {
+        Clock::Tokio {
+            start,
+            at: tokio::time::Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        match self {
+            Clock::System => OffsetDateTime::now_utc(),
+            Clock::Tokio { start, at } => *start + at.elapsed(),
+        }
+    }
+}

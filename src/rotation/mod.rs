@@ -1,0 +1,272 @@
+//! The rotation task: the one writer of the [`KeyRing`] under an asymmetric `ALGO` without a
+//! static key.
+//!
+//! It reads the ring from the store (again every `KEY_STORE_SYNC_INTERVAL` when the store is
+//! shared), asks [`plan`] what the ring needs at `now`, generates a key off the runtime when
+//! one is needed and writes it through the store's transaction (which re-checks the need, so
+//! racing replicas add one key), prunes removed keys, and publishes the snapshot at `now`.
+//! A failed generation is logged and retried with backoff while the active key is extended in
+//! the store; a store that cannot be reached is retried while the last known ring keeps
+//! serving — and no key signs past its retire time (`Snapshot::signer`).
+
+mod clock;
+mod log;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+pub use clock::Clock;
+
+use crate::algorithm::Algorithm;
+use crate::keyring::{KeyRecord, KeyRing, RingWriter, Schedule, Snapshot, plan};
+use crate::keys::{KeyError, NewKey, SigningKey};
+use crate::metrics::RotationMetrics;
+use crate::store::KeyStore;
+use crate::zone::Zone;
+
+/// How keys are made; a function so tests can inject failures.
+pub type Generator = Arc<dyn Fn(Algorithm) -> Result<NewKey, KeyError> + Send + Sync>;
+
+/// The real generator: `rsa_bits` for RSA algorithms, ring for the rest.
+pub fn generator(rsa_bits: usize) -> Generator {
+    Arc::new(move |alg| crate::keys::generate(alg, rsa_bits))
+}
+
+const RETRY_MIN: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Everything the task needs.
+pub struct Rotation {
+    pub writer: RingWriter,
+    pub store: Arc<KeyStore>,
+    pub algorithm: Algorithm,
+    pub schedule: Schedule,
+    /// `KEY_STORE_SYNC_INTERVAL` for a shared store; `None` when this process is the only writer.
+    pub sync_every: Option<Duration>,
+    pub generate: Generator,
+    pub clock: Clock,
+    pub metrics: RotationMetrics,
+    /// For the lifecycle times in log lines.
+    pub zone: Zone,
+}
+
+/// The task's memory between rounds.
+struct Known {
+    /// The records as last read or written; `None` until the store answered once.
+    records: Option<Vec<KeyRecord>>,
+    /// Signers already built, by kid: a sync does not parse every key again.
+    signers: HashMap<String, Arc<SigningKey>>,
+    next_sync: OffsetDateTime,
+    store_retry: Duration,
+    generation_retry: Duration,
+    /// No generation before this time (backoff after a failure).
+    generate_after: OffsetDateTime,
+}
+
+impl Rotation {
+    /// The ring this task writes.
+    pub fn ring(&self) -> &Arc<KeyRing> {
+        self.writer.ring()
+    }
+
+    /// Runs until `shutdown` turns true — at once, even while a key is being generated (that
+    /// blocking work is abandoned, not awaited).
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut known = Known {
+            records: None,
+            signers: HashMap::new(),
+            next_sync: self.clock.now(),
+            store_retry: RETRY_MIN,
+            generation_retry: RETRY_MIN,
+            generate_after: self.clock.now(),
+        };
+        loop {
+            let wait = tokio::select! {
+                wait = self.round(&mut known) => wait,
+                _ = shutdown.changed() => return,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return,
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+
+    /// One round: read, decide, write, publish. Returns how long to sleep.
+    async fn round(&self, known: &mut Known) -> Duration {
+        let now = self.clock.now();
+        if known.records.is_none() || (self.sync_every.is_some() && now >= known.next_sync) {
+            match self.store.load().await {
+                Ok(records) => self.stored(known, records, now),
+                Err(e) => {
+                    self.store_failed(known, &e, "read");
+                    return known.store_retry;
+                }
+            }
+        }
+        let Some(records) = known.records.as_ref() else {
+            return known.store_retry;
+        };
+        if records.iter().any(|r| r.times.removed_at <= now) {
+            self.write(known, move |records| plan::prune(records, now)).await;
+        }
+        let need = known.records.as_ref().map(|r| plan::need(r, self.algorithm, now));
+        if need.is_some_and(|n| n != plan::Need::Nothing) && now >= known.generate_after {
+            self.add_key(known).await;
+        }
+        self.publish(known);
+        let now = self.clock.now();
+        let mut wait = known
+            .records
+            .as_ref()
+            .and_then(|r| plan::next_change(r, now))
+            .map_or(Duration::from_secs(3600), |t| until(t, now));
+        if let Some(every) = self.sync_every {
+            wait = wait.min(until(known.next_sync, now)).min(every);
+        }
+        if known
+            .records
+            .as_ref()
+            .is_some_and(|r| plan::need(r, self.algorithm, now) != plan::Need::Nothing)
+        {
+            wait = wait.min(until(known.generate_after, now));
+        }
+        wait
+    }
+
+    /// Generates a key and writes it; on failure extends the active key and backs off.
+    async fn add_key(&self, known: &mut Known) {
+        let (generate, alg) = (self.generate.clone(), self.algorithm);
+        let started = std::time::Instant::now();
+        let generated = tokio::task::spawn_blocking(move || generate(alg)).await;
+        let (schedule, now) = (self.schedule, self.clock.now());
+        match generated {
+            Ok(Ok(NewKey { key, pkcs8 })) => {
+                known.generation_retry = RETRY_MIN;
+                let kid = key.kid().unwrap_or_default().to_owned();
+                let took_ms = started.elapsed().as_millis() as u64;
+                tracing::info!(kid, algorithm = alg.name(), took_ms, "key generated");
+                let record = KeyRecord {
+                    kid: kid.clone(),
+                    algorithm: alg,
+                    public_jwk: key
+                        .jwk()
+                        .and_then(|j| serde_json::to_string(j).ok())
+                        .unwrap_or_default(),
+                    private_key: pkcs8,
+                    times: crate::keyring::KeyTimes::forever(now),
+                };
+                known.signers.insert(kid, Arc::new(key));
+                self.write(known, move |records| plan::add(records, record, now, &schedule))
+                    .await;
+            }
+            failed => {
+                let error = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    Err(e) => e.to_string(),
+                    Ok(Ok(_)) => unreachable!("handled above"),
+                };
+                let retry_in = known.generation_retry;
+                tracing::error!(
+                    algorithm = alg.name(),
+                    error,
+                    ?retry_in,
+                    "key generation failed; the active key keeps signing"
+                );
+                self.metrics.generation_failures.inc();
+                known.generate_after = now + retry_in;
+                known.generation_retry = (retry_in * 2).min(RETRY_MAX);
+                self.write(known, move |records| plan::extend(records, alg, now, &schedule))
+                    .await;
+            }
+        }
+    }
+
+    /// Applies `change` through the store; keeps what it returns.
+    async fn write<F>(&self, known: &mut Known, change: F)
+    where
+        F: FnOnce(&mut Vec<KeyRecord>) -> bool + Send + 'static,
+    {
+        match self.store.update(change).await {
+            Ok(records) => {
+                let now = self.clock.now();
+                self.stored(known, records, now);
+            }
+            Err(e) => self.store_failed(known, &e, "write"),
+        }
+    }
+
+    fn stored(&self, known: &mut Known, records: Vec<KeyRecord>, now: OffsetDateTime) {
+        known.records = Some(records);
+        known.store_retry = RETRY_MIN;
+        if let Some(every) = self.sync_every {
+            known.next_sync = now + every;
+        }
+        self.metrics.store_synced(now);
+    }
+
+    fn store_failed(&self, known: &mut Known, error: &crate::store::StoreError, what: &str) {
+        let retry_in = known.store_retry;
+        tracing::error!(%error, ?retry_in, "key store {what} failed; serving the ring last known");
+        self.metrics.store_errors.inc();
+        known.store_retry = (retry_in * 2).min(RETRY_MAX);
+    }
+
+    /// Builds the snapshot at `now` from the known records and publishes it if it differs.
+    fn publish(&self, known: &mut Known) {
+        let Some(records) = known.records.as_ref() else {
+            return;
+        };
+        let now = self.clock.now();
+        let mut keys = Vec::with_capacity(records.len());
+        for record in records {
+            match signer(&mut known.signers, record) {
+                Ok(key) => keys.push((key, record.times)),
+                Err(e) => {
+                    tracing::error!(kid = record.kid, error = %e, "a stored key cannot be loaded; it is left out")
+                }
+            }
+        }
+        known.signers.retain(|kid, _| records.iter().any(|r| &r.kid == kid));
+        let after = Snapshot::at(keys, now);
+        let before = self.ring().load_full();
+        if log::changed(&before, &after) {
+            log::record_changes(&before, &after, &self.metrics, &self.zone);
+        }
+        self.writer.publish(Arc::new(after));
+    }
+}
+
+/// The signer of `record`, built once per kid. A record whose key does not produce its kid is
+/// refused (a corrupt or tampered store).
+fn signer(cache: &mut HashMap<String, Arc<SigningKey>>, record: &KeyRecord) -> Result<Arc<SigningKey>, KeyError> {
+    if let Some(key) = cache.get(&record.kid) {
+        return Ok(key.clone());
+    }
+    let key = SigningKey::from_pkcs8(record.algorithm, &record.private_key)?;
+    if key.kid() != Some(record.kid.as_str()) {
+        return Err(KeyError::new(format!(
+            "stored key {} does not match its kid",
+            record.kid
+        )));
+    }
+    let key = Arc::new(key);
+    cache.insert(record.kid.clone(), key.clone());
+    Ok(key)
+}
+
+/// Time from now until `t` (zero if past), plus a millisecond so we wake after it, not before.
+fn until(t: OffsetDateTime, now: OffsetDateTime) -> Duration {
+    let delta = t - now;
+    Duration::try_from(delta).unwrap_or(Duration::ZERO) + Duration::from_millis(1)
+}
+
+#[cfg(test)]
+mod tests;
