@@ -27,8 +27,11 @@ pub struct RingKey {
 pub struct Snapshot {
     at: OffsetDateTime,
     keys: Vec<RingKey>,
-    /// The key that signs, duplicated out of `keys` for the hot path, with its retire time.
-    active: Option<(Arc<SigningKey>, OffsetDateTime)>,
+    /// The key active when the snapshot was built.
+    active: Option<Arc<SigningKey>>,
+    /// The keys that may sign from some time on (active, pending), with their signing window
+    /// `[activates_at, retires_at)`, for the hot path.
+    signers: Vec<(OffsetDateTime, OffsetDateTime, Arc<SigningKey>)>,
     /// `{"keys":[…]}`: pending, active and retired public keys.
     jwks: Bytes,
     /// Strong ETag of `jwks`: a quoted base64url SHA-256 of the body.
@@ -54,10 +57,12 @@ impl Snapshot {
             .into_iter()
             .filter_map(|(key, times)| times.state(now).map(|state| RingKey { key, times, state }))
             .collect();
-        let active = keys
+        let active = keys.iter().find(|k| k.state == KeyState::Active).map(|k| k.key.clone());
+        let signers = keys
             .iter()
-            .find(|k| k.state == KeyState::Active)
-            .map(|k| (k.key.clone(), k.times.retires_at));
+            .filter(|k| k.state != KeyState::Retired)
+            .map(|k| (k.times.activates_at, k.times.retires_at, k.key.clone()))
+            .collect();
         #[derive(Serialize)]
         struct JwkSet<'a> {
             keys: Vec<&'a Jwk>,
@@ -72,6 +77,7 @@ impl Snapshot {
             at: now,
             keys,
             active,
+            signers,
             jwks: Bytes::from(jwks),
             etag: HeaderValue::try_from(etag).expect("a quoted base64url digest is a valid header value"),
         }
@@ -84,16 +90,17 @@ impl Snapshot {
 
     /// The key that was active when the snapshot was built.
     pub fn active(&self) -> Option<&Arc<SigningKey>> {
-        self.active.as_ref().map(|(key, _)| key)
+        self.active.as_ref()
     }
 
-    /// The key that may sign at `now`: the active key, unless its retire time has passed. A
-    /// process that has not learnt a successor in time signs nothing (fails closed).
+    /// The key that may sign at `now`: the one whose signing window holds `now` — so a pending
+    /// key takes over at its time even before the next snapshot is built. Past the last
+    /// window this snapshot knows, nothing signs (fail closed).
     pub fn signer(&self, now: OffsetDateTime) -> Option<&Arc<SigningKey>> {
-        self.active
-            .as_ref()
-            .filter(|(_, retires_at)| now < *retires_at)
-            .map(|(key, _)| key)
+        self.signers
+            .iter()
+            .find(|(from, until, _)| *from <= now && now < *until)
+            .map(|(_, _, key)| key)
     }
 
     pub fn keys(&self) -> &[RingKey] {

@@ -182,16 +182,19 @@ fn a_late_successor_extends_the_active_key_and_fails_closed_past_its_retirement(
     );
     assert!(plan::extend(&mut ring.records, Algorithm::EdDSA, t(95), &SCHEDULE));
     assert_eq!(ring.records[0].times.retires_at, t(105));
+    // A process that never learns of a successor stops signing with A at A's retirement.
+    let without_successor = ring.snapshot(t(96));
+    assert_eq!(without_successor.signer(t(104)).unwrap().kid(), Some(a.as_str()));
+    assert!(
+        without_successor.signer(t(105)).is_none(),
+        "fail closed: no signing past the retire time"
+    );
+    // With B known, B takes over at its time, from the same snapshot.
     let b = ring.add(Algorithm::EdDSA, t(97)).unwrap();
     let s = ring.snapshot(t(97));
     assert_eq!(s.pending().unwrap().times.activates_at, t(107));
     assert_eq!(s.signer(t(106)).unwrap().kid(), Some(a.as_str()));
-    // A process that never learns of B stops signing with A at A's retirement.
-    assert!(
-        s.signer(t(107)).is_none(),
-        "fail closed: no signing past the retire time"
-    );
-    assert_eq!(ring.snapshot(t(107)).signer(t(107)).unwrap().kid(), Some(b.as_str()));
+    assert_eq!(s.signer(t(107)).unwrap().kid(), Some(b.as_str()));
 }
 
 #[test]
