@@ -16,7 +16,7 @@ use crate::rotation::{self, Generator, Rotation};
 use crate::routes;
 use crate::server;
 use crate::state::AppState;
-use crate::store::KeyStore;
+use crate::store::{KeyStore, StoreError};
 
 /// A bound, not yet running, issuer.
 pub struct Application {
@@ -28,24 +28,54 @@ pub struct Application {
     header_read_timeout: Duration,
 }
 
+/// Why the application could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The key store refused (locked, corrupt, wrong encryption key): a configuration error.
+    Store(StoreError),
+    /// `HOST:PORT` could not be bound, or the HMAC key could not be built.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Store(e) => e.fmt(f),
+            StartError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
 impl Application {
-    /// Binds `HOST:PORT` from the configuration.
-    pub async fn build(config: Config) -> std::io::Result<Application> {
-        let listener = TcpListener::bind((config.host, config.port)).await?;
-        Application::with_listener(config, listener)
+    /// Binds `HOST:PORT` from the configuration; keys live in `store`.
+    pub async fn build(config: Config, store: KeyStore) -> Result<Application, StartError> {
+        let listener = TcpListener::bind((config.host, config.port)).await.map_err(|e| {
+            StartError::Io(std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {}:{}: {e}", config.host, config.port),
+            ))
+        })?;
+        Application::with_store(config, listener, store)
     }
 
-    /// Uses an already-bound listener (tests bind `127.0.0.1:0`).
-    pub fn with_listener(config: Config, listener: TcpListener) -> std::io::Result<Application> {
+    /// Uses an already-bound listener (tests bind `127.0.0.1:0`) and opens the key store.
+    pub fn with_listener(config: Config, listener: TcpListener) -> Result<Application, StartError> {
+        let store = KeyStore::open(&config.store).map_err(StartError::Store)?;
+        Application::with_store(config, listener, store)
+    }
+
+    fn with_store(config: Config, listener: TcpListener, store: KeyStore) -> Result<Application, StartError> {
         // The application installs what it needs: jsonwebtoken's provider is ours.
         crate::crypto::install();
         let generator = rotation::generator(config.rsa_key_bits);
-        let (state, writer) = AppState::new(config).map_err(std::io::Error::other)?;
+        let (state, writer) = AppState::new(config).map_err(|e| StartError::Io(std::io::Error::other(e)))?;
         Ok(Application {
             listener,
             state: Arc::new(state),
             writer,
-            store: Arc::new(KeyStore::memory()),
+            store: Arc::new(store),
             generator,
             header_read_timeout: server::HEADER_READ_TIMEOUT,
         })

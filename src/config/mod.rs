@@ -18,11 +18,11 @@ use std::time::Duration;
 
 use crate::algorithm::Algorithm;
 use crate::keyring::{MAX_PUBLISHED_KEYS, Schedule};
+pub use crate::store::StoreConfig;
 use crate::zone::Zone;
 pub use params::{PARAMS, Param, help_text};
 use parse::Raw;
 pub use secret::{Secret, Signing};
-pub use store::StoreConfig;
 
 /// Origins allowed to call `/anonymous/` from a browser.
 #[derive(Debug, Clone, PartialEq, Eq)]

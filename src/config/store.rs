@@ -2,22 +2,11 @@
 //! `KEY_STORE_SYNC_INTERVAL`: where keys live and how they are kept at rest (contract §6).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::ConfigError;
 use super::parse::{self, Raw};
-use crate::store::StoreLocation;
 use crate::store::crypt::Kek;
-
-/// The store's part of the configuration.
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    pub location: StoreLocation,
-    /// `None`: private keys are stored unencrypted (allowed with a file, 0600).
-    pub encryption: Option<Arc<Kek>>,
-    /// How often a replica reads a shared store.
-    pub sync_interval: Duration,
-}
+use crate::store::{StoreConfig, StoreLocation};
 
 /// Reads the three parameters. `static_key` names where a static key came from, if any: a
 /// static key never rotates, so storing it is a contradiction.

@@ -5,35 +5,83 @@
 //! The token path never touches a store: it signs from the in-memory snapshot.
 
 pub mod crypt;
+mod file;
 mod location;
+mod record;
 
 pub use location::StoreLocation;
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::keyring::KeyRecord;
 
 /// Why a store could not be read or written. Carries no key material and no password.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
+pub struct StoreError {
+    /// The parameter to blame when the configuration is what is wrong (exit 2 at start):
+    /// `KEY_STORE` or `KEY_ENCRYPTION_KEY`. `None` for a passing failure (retried).
+    pub param: Option<&'static str>,
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn config(param: &'static str, message: String) -> StoreError {
+        StoreError {
+            param: Some(param),
+            message,
+        }
+    }
+
+    pub fn io(message: String) -> StoreError {
+        StoreError { param: None, message }
+    }
+}
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self.param {
+            Some(param) => write!(f, "invalid {param}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
     }
 }
 
 impl std::error::Error for StoreError {}
+
+/// The store's part of the configuration.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub location: StoreLocation,
+    /// `None`: private keys are stored unencrypted (allowed with a file, 0600).
+    pub encryption: Option<Arc<crypt::Kek>>,
+    /// How often a replica reads a shared store.
+    pub sync_interval: Duration,
+}
 
 /// The configured store.
 #[derive(Debug)]
 pub enum KeyStore {
     /// Keys die with the process.
     Memory(Mutex<Vec<KeyRecord>>),
+    File(Arc<file::FileStore>),
 }
 
 impl KeyStore {
+    /// Opens the store `config` names. Memory and file stores are ready at once (a file that
+    /// is locked, corrupt or undecryptable is refused here); PostgreSQL connects lazily.
+    pub fn open(config: &StoreConfig) -> Result<KeyStore, StoreError> {
+        match &config.location {
+            StoreLocation::Memory => Ok(KeyStore::memory()),
+            StoreLocation::File(path) => Ok(KeyStore::File(Arc::new(file::FileStore::open(
+                path,
+                config.encryption.clone(),
+            )?))),
+            StoreLocation::Postgres(_) => Err(StoreError::config("KEY_STORE", "PostgreSQL is not built in yet".into())),
+        }
+    }
+
     /// An empty in-memory store.
     pub fn memory() -> KeyStore {
         KeyStore::Memory(Mutex::new(Vec::new()))
@@ -43,7 +91,7 @@ impl KeyStore {
     /// `KEY_STORE_SYNC_INTERVAL`.
     pub fn is_shared(&self) -> bool {
         match self {
-            KeyStore::Memory(_) => false,
+            KeyStore::Memory(_) | KeyStore::File(_) => false,
         }
     }
 
@@ -51,6 +99,7 @@ impl KeyStore {
     pub fn describe(&self) -> String {
         match self {
             KeyStore::Memory(_) => "memory".into(),
+            KeyStore::File(file) => format!("file:{}", file.path().display()),
         }
     }
 
@@ -58,6 +107,10 @@ impl KeyStore {
     pub async fn load(&self) -> Result<Vec<KeyRecord>, StoreError> {
         match self {
             KeyStore::Memory(records) => Ok(lock(records).clone()),
+            KeyStore::File(file) => {
+                let file = file.clone();
+                blocking(move || file.read()).await
+            }
         }
     }
 
@@ -73,8 +126,21 @@ impl KeyStore {
                 change(&mut records);
                 Ok(records.clone())
             }
+            KeyStore::File(file) => {
+                let file = file.clone();
+                blocking(move || file.update(change)).await
+            }
         }
     }
+}
+
+/// Runs file IO (fsync) off the async runtime.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(StoreError::io(format!("key store task failed: {e}"))))
 }
 
 fn lock(records: &Mutex<Vec<KeyRecord>>) -> std::sync::MutexGuard<'_, Vec<KeyRecord>> {

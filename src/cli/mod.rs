@@ -1,11 +1,14 @@
-//! The command line: `cusdeb-anonymous` serves; `--help`, `--version`, `openapi [--yaml]` and
-//! `check-config` print and exit. Every command reads the same environment; a configuration
-//! or usage error exits 2 with one line.
+//! The command line: `cusdeb-anonymous` serves; `--help`, `--version`, `openapi [--yaml]`,
+//! `check-config` and `keys …` ([`keys`]) act and exit. Every command reads the same
+//! environment; a configuration or usage error exits 2 with one line.
+
+mod keys;
 
 use std::process::ExitCode;
 
 use crate::config::{Config, help_text};
-use crate::startup::{self, Application, shutdown_signal};
+use crate::startup::{self, Application, StartError, shutdown_signal};
+use crate::store::KeyStore;
 use crate::{openapi_json, openapi_yaml, telemetry};
 
 /// Runs the command `args` (without the program name) names.
@@ -17,6 +20,7 @@ pub fn run(args: &[String]) -> ExitCode {
         ["openapi"] | ["openapi", "--json"] => print(&format!("{}\n", openapi_json())),
         ["openapi", "--yaml"] => print(&openapi_yaml()),
         ["check-config"] => check_config(),
+        ["keys", rest @ ..] => keys::run(rest),
         other => {
             eprintln!("cusdeb-anonymous: unknown arguments {other:?}; see --help");
             ExitCode::from(2)
@@ -30,6 +34,11 @@ fn serve() -> ExitCode {
         Ok(config) => config,
         Err(e) => return config_error(&e),
     };
+    // Before anything is logged: a locked, corrupt or undecryptable store is one line, exit 2.
+    let store = match KeyStore::open(&config.store) {
+        Ok(store) => store,
+        Err(e) => return fail(&e.to_string(), 2),
+    };
     telemetry::init(&config.time_zone, config.log_format);
     startup::raise_open_files_limit();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -40,13 +49,8 @@ fn serve() -> ExitCode {
         }
     };
     let served = runtime.block_on(async {
-        let (host, port) = (config.host, config.port);
-        let app = Application::build(config)
-            .await
-            .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
-        app.run_until_stopped(shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())
+        let app = Application::build(config, store).await?;
+        app.run_until_stopped(shutdown_signal()).await.map_err(StartError::Io)
     });
     // A key generation still running on a blocking thread is abandoned, not awaited.
     runtime.shutdown_background();
@@ -54,7 +58,10 @@ fn serve() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cusdeb-anonymous: {e}");
-            ExitCode::FAILURE
+            match e {
+                StartError::Store(_) => ExitCode::from(2),
+                StartError::Io(_) => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -81,8 +88,13 @@ fn check_config() -> ExitCode {
 }
 
 fn config_error(e: &crate::config::ConfigError) -> ExitCode {
-    eprintln!("cusdeb-anonymous: {e}");
-    ExitCode::from(2)
+    fail(&e.to_string(), 2)
+}
+
+/// One line on stderr, and the exit status.
+fn fail(line: &str, status: u8) -> ExitCode {
+    eprintln!("cusdeb-anonymous: {line}");
+    ExitCode::from(status)
 }
 
 fn print(text: &str) -> ExitCode {
