@@ -41,13 +41,13 @@ pub fn run(args: &[&str]) -> ExitCode {
             2,
         );
     }
-    let store = match KeyStore::open(&config.store) {
-        Ok(store) => store,
-        Err(e) => return fail(&e.to_string(), 2),
-    };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the runtime: {e}"), 1),
+    };
+    let store = match runtime.block_on(async { KeyStore::open(&config.store) }) {
+        Ok(store) => store,
+        Err(e) => return fail(&e.to_string(), 2),
     };
     match runtime.block_on(command.run(&config, &store)) {
         Ok(text) => print(&text),
@@ -75,7 +75,7 @@ struct Listed {
 
 impl Command {
     async fn run(self, config: &Config, store: &KeyStore) -> Result<String, String> {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::rotation::clock::to_millis(OffsetDateTime::now_utc());
         let schedule = config.schedule();
         let zone = &config.time_zone;
         match self {

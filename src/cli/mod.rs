@@ -34,20 +34,18 @@ fn serve() -> ExitCode {
         Ok(config) => config,
         Err(e) => return config_error(&e),
     };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}"), 1),
+    };
     // Before anything is logged: a locked, corrupt or undecryptable store is one line, exit 2.
-    let store = match KeyStore::open(&config.store) {
+    // (PostgreSQL's pool is made inside the runtime.)
+    let store = match runtime.block_on(async { KeyStore::open(&config.store) }) {
         Ok(store) => store,
         Err(e) => return fail(&e.to_string(), 2),
     };
     telemetry::init(&config.time_zone, config.log_format);
     startup::raise_open_files_limit();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cusdeb-anonymous: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let served = runtime.block_on(async {
         let app = Application::build(config, store).await?;
         app.run_until_stopped(shutdown_signal()).await.map_err(StartError::Io)

@@ -33,9 +33,16 @@ pub fn active(records: &[KeyRecord], now: OffsetDateTime) -> Option<&KeyRecord> 
     records.iter().find(|r| state(r, now) == Some(KeyState::Active))
 }
 
+/// Keys that sign after `now`: pending, or written by a writer whose clock is ahead of ours
+/// (published "later"). Counting those too keeps replicas with skewed clocks, or a writer
+/// whose `now` was taken before another's write, from adding a second successor.
+fn upcoming(records: &[KeyRecord], now: OffsetDateTime) -> impl Iterator<Item = &KeyRecord> {
+    records.iter().filter(move |r| r.times.activates_at > now)
+}
+
 /// What the ring needs at `now` for a process signing with `alg`.
 pub fn need(records: &[KeyRecord], alg: Algorithm, now: OffsetDateTime) -> Need {
-    let mut pending = records.iter().filter(|r| state(r, now) == Some(KeyState::Pending));
+    let mut pending = upcoming(records, now);
     match active(records, now) {
         None if pending.next().is_none() => Need::FirstKey,
         None => Need::Nothing,
@@ -55,8 +62,8 @@ pub fn add(records: &mut Vec<KeyRecord>, mut new: KeyRecord, now: OffsetDateTime
             true
         }
         Need::Successor => {
-            // A pending key of another algorithm never signed: it can go at once.
-            records.retain(|r| state(r, now) != Some(KeyState::Pending));
+            // Upcoming keys are all of another algorithm here; they never signed: they go at once.
+            records.retain(|r| r.times.activates_at <= now);
             let Some(current) = records.iter_mut().find(|r| state(r, now) == Some(KeyState::Active)) else {
                 return false;
             };

@@ -23,10 +23,19 @@ impl Clock {
         }
     }
 
+    /// Now, to the millisecond: key times are stored to the millisecond (PostgreSQL keeps
+    /// microseconds), so what is written reads back equal.
     pub fn now(&self) -> OffsetDateTime {
-        match self {
+        let now = match self {
             Clock::System => OffsetDateTime::now_utc(),
             Clock::Tokio { start, at } => *start + at.elapsed(),
-        }
+        };
+        to_millis(now)
     }
+}
+
+/// `t` truncated to the millisecond.
+pub fn to_millis(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(t)
 }

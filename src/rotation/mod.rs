@@ -9,7 +9,7 @@
 //! the store; a store that cannot be reached is retried while the last known ring keeps
 //! serving — and no key signs past its retire time (`Snapshot::signer`).
 
-mod clock;
+pub mod clock;
 mod log;
 
 use std::collections::HashMap;

@@ -7,6 +7,7 @@
 pub mod crypt;
 mod file;
 mod location;
+mod postgres;
 mod record;
 
 pub use location::StoreLocation;
@@ -66,6 +67,7 @@ pub enum KeyStore {
     /// Keys die with the process.
     Memory(Mutex<Vec<KeyRecord>>),
     File(Arc<file::FileStore>),
+    Postgres(postgres::PgStore),
 }
 
 impl KeyStore {
@@ -78,7 +80,12 @@ impl KeyStore {
                 path,
                 config.encryption.clone(),
             )?))),
-            StoreLocation::Postgres(_) => Err(StoreError::config("KEY_STORE", "PostgreSQL is not built in yet".into())),
+            StoreLocation::Postgres(url) => {
+                let kek = config.encryption.clone().ok_or_else(|| {
+                    StoreError::config("KEY_ENCRYPTION_KEY", "required with a PostgreSQL KEY_STORE".into())
+                })?;
+                Ok(KeyStore::Postgres(postgres::PgStore::open(url, kek)?))
+            }
         }
     }
 
@@ -92,6 +99,7 @@ impl KeyStore {
     pub fn is_shared(&self) -> bool {
         match self {
             KeyStore::Memory(_) | KeyStore::File(_) => false,
+            KeyStore::Postgres(_) => true,
         }
     }
 
@@ -100,6 +108,7 @@ impl KeyStore {
         match self {
             KeyStore::Memory(_) => "memory".into(),
             KeyStore::File(file) => format!("file:{}", file.path().display()),
+            KeyStore::Postgres(_) => "postgres".into(),
         }
     }
 
@@ -111,6 +120,7 @@ impl KeyStore {
                 let file = file.clone();
                 blocking(move || file.read()).await
             }
+            KeyStore::Postgres(pg) => pg.load().await,
         }
     }
 
@@ -130,6 +140,7 @@ impl KeyStore {
                 let file = file.clone();
                 blocking(move || file.update(change)).await
             }
+            KeyStore::Postgres(pg) => pg.update(change).await,
         }
     }
 }
