@@ -28,6 +28,9 @@ pub struct Application {
     header_read_timeout: Duration,
 }
 
+/// How long the start waits for the key store before serving (not ready) without it.
+const STORE_AT_START: Duration = Duration::from_secs(3);
+
 /// Why the application could not start.
 #[derive(Debug)]
 pub enum StartError {
@@ -132,20 +135,24 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let (stop_tx, stop_rx) = watch::channel(false);
-        let rotation = config.rotates().then(|| {
-            let task = Rotation {
-                writer,
-                sync_every: store.is_shared().then_some(config.store.sync_interval),
-                store,
-                algorithm: config.algorithm,
-                schedule: config.schedule(),
-                generate: generator,
-                clock: rotation::Clock::System,
-                metrics: state.metrics.rotation(),
-                zone: config.time_zone.clone(),
-            };
-            tokio::spawn(task.run(stop_rx))
-        });
+        let rotation = match config.rotates() {
+            false => None,
+            true => {
+                let task = Rotation {
+                    writer,
+                    sync_every: store.is_shared().then_some(config.store.sync_interval),
+                    store,
+                    algorithm: config.algorithm,
+                    schedule: config.schedule(),
+                    generate: generator,
+                    clock: rotation::Clock::System,
+                    metrics: state.metrics.rotation(),
+                    zone: config.time_zone.clone(),
+                };
+                let primed = task.prime(STORE_AT_START).await;
+                Some(tokio::spawn(task.run(primed, stop_rx)))
+            }
+        };
         let limits = server::Limits {
             header_read_timeout,
             drain: config.issue_delay + Duration::from_secs(10),

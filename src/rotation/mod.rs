@@ -54,6 +54,9 @@ pub struct Rotation {
     pub zone: Zone,
 }
 
+/// What the task knows before its first round: see [`Rotation::prime`].
+pub struct Primed(Known);
+
 /// The task's memory between rounds.
 struct Known {
     /// The records as last read or written; `None` until the store answered once.
@@ -73,17 +76,34 @@ impl Rotation {
         self.writer.ring()
     }
 
-    /// Runs until `shutdown` turns true — at once, even while a key is being generated (that
-    /// blocking work is abandoned, not awaited).
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Reads the store once (waiting at most `limit`) and publishes what it holds, so that a
+    /// usable stored key signs from the very first request. A store that does not answer in
+    /// time leaves the ring empty (not ready); the task retries.
+    pub async fn prime(&self, limit: Duration) -> Primed {
+        let now = self.clock.now();
         let mut known = Known {
             records: None,
             signers: HashMap::new(),
-            next_sync: self.clock.now(),
+            next_sync: now,
             store_retry: RETRY_MIN,
             generation_retry: RETRY_MIN,
-            generate_after: self.clock.now(),
+            generate_after: now,
         };
+        match tokio::time::timeout(limit, self.store.load()).await {
+            Ok(Ok(records)) => {
+                self.stored(&mut known, records, now);
+                self.publish(&mut known);
+            }
+            Ok(Err(e)) => self.store_failed(&mut known, &e, "read"),
+            Err(_) => tracing::warn!(?limit, "the key store did not answer at start; not ready until it does"),
+        }
+        Primed(known)
+    }
+
+    /// Runs until `shutdown` turns true — at once, even while a key is being generated (that
+    /// blocking work is abandoned, not awaited).
+    pub async fn run(self, primed: Primed, mut shutdown: watch::Receiver<bool>) {
+        let Primed(mut known) = primed;
         loop {
             let wait = tokio::select! {
                 wait = self.round(&mut known) => wait,

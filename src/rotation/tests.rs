@@ -36,7 +36,8 @@ async fn rotates_on_schedule_and_retries_failed_generation() {
         metrics: metrics.clone(),
         zone: Zone::get("UTC").unwrap(),
     };
-    let task = tokio::spawn(task.run(stop_rx));
+    let primed = task.prime(Duration::from_secs(1)).await;
+    let task = tokio::spawn(task.run(primed, stop_rx));
 
     // Two failures (retried after 250 ms, then 500 ms), then the first key and a pending one.
     tokio::time::sleep(Duration::from_millis(100)).await;

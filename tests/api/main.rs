@@ -11,4 +11,5 @@ mod logs;
 mod metrics;
 mod rotation;
 mod static_keys;
+mod stores;
 mod tokens;

@@ -2,6 +2,7 @@
 //! real binary.
 
 pub mod binary;
+pub mod postgres;
 pub mod verify;
 
 use std::collections::HashMap;
