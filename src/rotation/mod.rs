@@ -122,25 +122,26 @@ impl Rotation {
     /// One round: read, decide, write, publish. Returns how long to sleep.
     async fn round(&self, known: &mut Known) -> Duration {
         let now = self.clock.now();
+        let mut store_up = true;
         if known.records.is_none() || (self.sync_every.is_some() && now >= known.next_sync) {
             match self.store.load().await {
                 Ok(records) => self.stored(known, records, now),
                 Err(e) => {
                     self.store_failed(known, &e, "read");
-                    return known.store_retry;
+                    store_up = false;
                 }
             }
         }
-        let Some(records) = known.records.as_ref() else {
-            return known.store_retry;
-        };
-        if records.iter().any(|r| r.times.removed_at <= now) {
-            self.write(known, move |records| plan::prune(records, now)).await;
+        if store_up && let Some(records) = known.records.as_ref() {
+            if records.iter().any(|r| r.times.removed_at <= now) {
+                self.write(known, move |records| plan::prune(records, now)).await;
+            }
+            let need = known.records.as_ref().map(|r| plan::need(r, self.algorithm, now));
+            if need.is_some_and(|n| n != plan::Need::Nothing) && now >= known.generate_after {
+                self.add_key(known).await;
+            }
         }
-        let need = known.records.as_ref().map(|r| plan::need(r, self.algorithm, now));
-        if need.is_some_and(|n| n != plan::Need::Nothing) && now >= known.generate_after {
-            self.add_key(known).await;
-        }
+        // Even with the store down, the ring known so far moves on with time.
         self.publish(known);
         let now = self.clock.now();
         let mut wait = known
@@ -157,6 +158,9 @@ impl Rotation {
             .is_some_and(|r| plan::need(r, self.algorithm, now) != plan::Need::Nothing)
         {
             wait = wait.min(until(known.generate_after, now));
+        }
+        if !store_up || known.records.is_none() {
+            wait = wait.min(known.store_retry);
         }
         wait
     }
@@ -236,7 +240,11 @@ impl Rotation {
         let retry_in = known.store_retry;
         tracing::error!(%error, ?retry_in, "key store {what} failed; serving the ring last known");
         self.metrics.store_errors.inc();
-        known.store_retry = (retry_in * 2).min(RETRY_MAX);
+        // Back off, but never past one sync interval: a store that is back is read soon.
+        let cap = self
+            .sync_every
+            .map_or(RETRY_MAX, |every| every.clamp(RETRY_MIN, RETRY_MAX));
+        known.store_retry = (retry_in * 2).min(cap);
     }
 
     /// Builds the snapshot at `now` from the known records and publishes it if it differs.

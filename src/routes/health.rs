@@ -38,6 +38,8 @@ pub struct KeyStatus {
 pub struct Readiness {
     /// Whether a signing key is active.
     pub ready: bool,
+    /// Why not, when not ready.
+    pub reason: Option<String>,
     /// `ALGO`.
     pub algorithm: String,
     /// kid of the key signing now.
@@ -94,10 +96,14 @@ impl HealthApi {
         let snapshot = state.ring.load();
         let zone = &state.config.time_zone;
         let pending = snapshot.pending();
+        let signer = snapshot.signer(time::OffsetDateTime::now_utc());
         let body = Readiness {
-            ready: snapshot.active().is_some(),
+            ready: signer.is_some(),
+            reason: signer.is_none().then(|| {
+                "no key may sign now: the first key is not made yet, or the key store has been out of reach past the last known key's retirement".into()
+            }),
             algorithm: state.config.algorithm.name().into(),
-            active_kid: snapshot.active().and_then(|k| k.kid().map(str::to_owned)),
+            active_kid: signer.and_then(|k| k.kid().map(str::to_owned)),
             next_kid: pending.and_then(|k| k.key.kid().map(str::to_owned)),
             next_rotation: pending.map(|k| zone.rfc3339(k.times.activates_at)),
             keys: snapshot

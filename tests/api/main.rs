@@ -9,6 +9,7 @@ mod keys;
 mod lifecycle;
 mod logs;
 mod metrics;
+mod replicas;
 mod rotation;
 mod static_keys;
 mod stores;

@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod postgres;
+pub mod proxy;
 pub mod verify;
 
 use std::collections::HashMap;
