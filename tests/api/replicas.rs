@@ -243,3 +243,46 @@ async fn a_database_outage_is_ridden_out_then_fails_closed_then_recovers() {
         .unwrap();
     assert!(errors >= 1.0, "store errors not counted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_stopped_mid_traffic_and_all_restarted_keep_the_ring() {
+    let Some(url) = fresh_database("replicas_restarted").await else {
+        return;
+    };
+    let env = replica_env("EdDSA", &url, "3");
+    let mut apps = replicas(&env, 3).await;
+    // One replica goes away while the others serve through a rotation.
+    let mut gone = apps.pop().unwrap();
+    gone.trigger_stop();
+    gone.join().await.unwrap();
+    let (tokens, failures) = traffic(&apps, 4.0).await;
+    assert!(failures.is_empty() && tokens > 50, "{failures:?}");
+    let last = split(&apps[0].token().await).header["kid"].as_str().unwrap().to_owned();
+    let before: Value = apps[0].get("/readyz").await.json().await.unwrap();
+
+    // All stop; all start again: ready at once, and the last kid before signs first after
+    // (or, if its time ran out meanwhile, the key that was next).
+    for mut app in apps.drain(..) {
+        app.trigger_stop();
+        app.join().await.unwrap();
+    }
+    let apps = [spawn_app(&env).await, spawn_app(&env).await, spawn_app(&env).await];
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    let next_rotation = time::OffsetDateTime::parse(before["next_rotation"].as_str().unwrap(), rfc3339).unwrap();
+    let next = before["next_kid"].as_str().unwrap().to_owned();
+    let until_rotation = next_rotation - time::OffsetDateTime::now_utc();
+    let expected: Vec<&str> = match until_rotation {
+        d if d > time::Duration::seconds(1) => vec![&last],
+        d if d < time::Duration::ZERO => vec![&next],
+        _ => vec![&last, &next], // too close to tell which one the restart met
+    };
+    for app in &apps {
+        let ready: Value = app.get("/readyz").await.json().await.unwrap();
+        assert!(
+            expected.contains(&ready["active_kid"].as_str().unwrap()),
+            "{ready}, expected {expected:?}"
+        );
+    }
+    let (_, failures) = traffic(&apps, 2.0).await;
+    assert!(failures.is_empty(), "{failures:?}");
+}
