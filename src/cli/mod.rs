@@ -73,7 +73,7 @@ fn check_config() -> ExitCode {
     };
     let mut out = String::from("configuration is valid\n\n");
     for (name, value) in config.summary() {
-        out.push_str(&format!("  {name:<22} {value}\n"));
+        out.push_str(&format!("  {name:<24} {value}\n"));
     }
     out.push_str("\nkey lifecycle:\n");
     for line in config.timeline() {

@@ -67,7 +67,19 @@ impl Config {
             }
             Signing::Generated => {}
         }
-        self.schedule().timeline(self.jwks_max_age)
+        let mut lines = self.schedule().timeline(self.jwks_max_age);
+        lines.push(match &self.store.location {
+            crate::store::StoreLocation::Memory => "keys live in this process's memory: a restart makes new keys".into(),
+            crate::store::StoreLocation::File(path) => format!(
+                "keys live in {} (this process only; a restart keeps them, the kid that signed last signs first)",
+                path.display()
+            ),
+            crate::store::StoreLocation::Postgres(_) => format!(
+                "keys live in PostgreSQL, shared by every replica; each reads the ring every {}s, so a key is published JWKS_MAX_AGE + KEY_STORE_SYNC_INTERVAL before it signs",
+                self.store.sync_interval.as_secs_f64()
+            ),
+        });
+        lines
     }
 
     /// What `SECRET_KEY` is here, for people; never the secret.

@@ -56,7 +56,10 @@ impl Schedule {
             format!(
                 "every {i}s: the pending key starts signing, the active key retires, a new pending key is published"
             ),
-            format!("a key is published {i}s before it signs (JWKS_MAX_AGE is {m}s: cached JWKS always know it)"),
+            format!(
+                "a key is published {i}s before it signs, at least {}s (JWKS_MAX_AGE is {m}s: cached JWKS always know it)",
+                self.lead.as_secs_f64()
+            ),
             format!("a retired key stays published {r}s (TOKEN_TTL + CLOCK_LEEWAY + 1s), then is removed"),
             format!("the JWKS holds at most {} keys", self.max_published_keys()),
         ]

@@ -30,8 +30,8 @@ def check_config(env):
     return out.stdout
 
 
-def kubernetes():
-    docs = list(yaml.safe_load_all(open(os.path.join(DEPLOY, "kubernetes.yaml"))))
+def kubernetes(name):
+    docs = list(yaml.safe_load_all(open(os.path.join(DEPLOY, name))))
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
@@ -40,16 +40,26 @@ def kubernetes():
     secrets = {d["metadata"]["name"]: d.get("stringData", {}) for d in docs if d["kind"] == "Secret"}
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
     with tempfile.TemporaryDirectory() as root:
-        # Materialise every mounted Secret under a temporary root, as the kubelet would.
+        # Materialise every mounted Secret and volume under a temporary root, as the kubelet would.
         for name, path in mounts.items():
-            data = secrets[volumes[name]["secret"]["secretName"]]
             os.makedirs(root + path, exist_ok=True)
-            for key, value in data.items():
-                open(os.path.join(root + path, key), "w").write(value)
+            if "secret" in volumes[name]:
+                for key, value in secrets[volumes[name]["secret"]["secretName"]].items():
+                    open(os.path.join(root + path, key), "w").write(value)
         for item in container["env"]:
-            value = item["value"]
-            env[item["name"]] = root + value if item["name"].endswith("_FILE") else value
+            if "valueFrom" in item:
+                ref = item["valueFrom"]["secretKeyRef"]
+                value = secrets[ref["name"]][ref["key"]]
+            else:
+                value = item["value"]
+            if item["name"].endswith("_FILE") or value.startswith("file:/"):
+                value = value.replace("file:/", "file:" + root + "/") if value.startswith("file:") else root + value
+            env[item["name"]] = value
         text = check_config(env)
+        if env.get("KEY_STORE", "memory").startswith("file:"):
+            # The file store opens for real: run the keys command against the volume.
+            out = subprocess.run([BIN, "keys", "list"], env=env, capture_output=True, text=True, timeout=30)
+            assert out.returncode == 0, f"keys list on the volume: {out.stderr.strip()}"
     assert "warning" not in text, f"the manifest's configuration warns:\n{text}"
     delay = float(env.get("ISSUE_DELAY", "5"))
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
@@ -79,5 +89,6 @@ def systemd():
     assert delay + 10 <= stop, f"drain {delay + 10} s > TimeoutStopSec {stop}"
 
 
-check("kubernetes.yaml passes check-config, its shutdown fits", kubernetes)
+check("kubernetes.yaml passes check-config, its shutdown fits", lambda: kubernetes("kubernetes.yaml"))
+check("kubernetes-postgres.yaml passes check-config, its shutdown fits", lambda: kubernetes("kubernetes-postgres.yaml"))
 check("cusdeb-anonymous.service passes check-config, its shutdown fits", systemd)
