@@ -53,8 +53,9 @@ fn kids(jwks: &Value) -> Vec<String> {
 }
 
 /// Tokens round-robin from `apps` for `seconds`, each verified against the JWKS of the next
-/// replica as a verifier caching it for `MAX_AGE` holds it. Returns (tokens, failures).
-async fn traffic(apps: &[TestApp], seconds: f64) -> (usize, Vec<String>) {
+/// replica as a verifier caching it for `MAX_AGE` holds it. Returns (tokens, failures); the
+/// kids that signed are added to `kids_seen`.
+async fn traffic_seen(apps: &[TestApp], seconds: f64, kids_seen: &mut Vec<String>) -> (usize, Vec<String>) {
     let n = apps.len();
     let mut caches: Vec<(Instant, Value)> = Vec::new();
     for app in apps {
@@ -78,6 +79,9 @@ async fn traffic(apps: &[TestApp], seconds: f64) -> (usize, Vec<String>) {
             caches[j] = (Instant::now(), jwks(&apps[j]).await);
         }
         let kid = split(&token).header["kid"].as_str().unwrap().to_owned();
+        if !kids_seen.contains(&kid) {
+            kids_seen.push(kid.clone());
+        }
         let jwk = caches[j].1["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid);
         match jwk.map(|jwk| verify_jwk(&token, jwk)) {
             Some(Ok(_)) => {}
@@ -88,6 +92,10 @@ async fn traffic(apps: &[TestApp], seconds: f64) -> (usize, Vec<String>) {
         }
     }
     (tokens, failures)
+}
+
+async fn traffic(apps: &[TestApp], seconds: f64) -> (usize, Vec<String>) {
+    traffic_seen(apps, seconds, &mut Vec::new()).await
 }
 
 /// Activation times of the stored keys: one key per rotation means no two share one.
@@ -104,14 +112,20 @@ async fn share_one_ring(alg: &str, interval: &str, seconds: f64) {
         return;
     };
     let apps = replicas(&replica_env(alg, &url, interval), 3).await;
-    let (tokens, failures) = traffic(&apps, seconds).await;
+    let mut seen = Vec::new();
+    let (tokens, failures) = traffic_seen(&apps, seconds, &mut seen).await;
     assert!(
         failures.is_empty(),
         "{alg}: {} of {tokens} failed: {:?}",
         failures.len(),
         &failures[..failures.len().min(5)]
     );
-    assert!(tokens >= 200, "{alg}: only {tokens} tokens");
+    // However slow the machine, the traffic must have spanned rotations.
+    assert!(
+        seen.len() >= 3,
+        "{alg}: {tokens} tokens signed by only {} keys",
+        seen.len()
+    );
     let times = activations(&url).await;
     let mut distinct = times.clone();
     distinct.dedup();
@@ -125,7 +139,8 @@ async fn share_one_ring(alg: &str, interval: &str, seconds: f64) {
     ];
     assert!(sets[0] == sets[1] && sets[1] == sets[2], "{alg}: JWKS differ: {sets:?}");
     eprintln!(
-        "{alg}: {tokens} tokens over {seconds} s from 3 replicas, every one verified by another replica's cached JWKS; {} keys stored",
+        "{alg}: {tokens} tokens by {} keys over {seconds} s from 3 replicas, every one verified by another replica's cached JWKS; {} keys stored",
+        seen.len(),
         times.len()
     );
 }
@@ -198,7 +213,7 @@ async fn a_database_outage_is_ridden_out_then_fails_closed_then_recovers() {
     proxy.cut();
     let (tokens, failures) = traffic(&apps, 1.5).await;
     assert!(
-        failures.is_empty() && tokens > 50,
+        failures.is_empty() && tokens >= 5,
         "{tokens} tokens, failures {failures:?}"
     );
     proxy.restore();
@@ -233,7 +248,7 @@ async fn a_database_outage_is_ridden_out_then_fails_closed_then_recovers() {
         app.wait_ready().await;
     }
     let (tokens, failures) = traffic(&apps, 2.0).await;
-    assert!(failures.is_empty() && tokens > 50, "after recovery: {failures:?}");
+    assert!(failures.is_empty() && tokens >= 5, "after recovery: {failures:?}");
     let metrics = apps[0].get("/metrics").await.text().await.unwrap();
     let errors: f64 = metrics
         .lines()
@@ -256,7 +271,7 @@ async fn replicas_stopped_mid_traffic_and_all_restarted_keep_the_ring() {
     gone.trigger_stop();
     gone.join().await.unwrap();
     let (tokens, failures) = traffic(&apps, 4.0).await;
-    assert!(failures.is_empty() && tokens > 50, "{failures:?}");
+    assert!(failures.is_empty() && tokens >= 5, "{failures:?}");
     let last = split(&apps[0].token().await).header["kid"].as_str().unwrap().to_owned();
     let before: Value = apps[0].get("/readyz").await.json().await.unwrap();
 
