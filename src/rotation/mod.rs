@@ -68,6 +68,9 @@ struct Known {
     generation_retry: Duration,
     /// No generation before this time (backoff after a failure).
     generate_after: OffsetDateTime,
+    /// A key being generated off the runtime, and when it started. Rounds (and syncs) go on
+    /// meanwhile: a replica generating an RSA key for seconds still learns its peers' keys.
+    generating: Option<(tokio::task::JoinHandle<Result<NewKey, KeyError>>, std::time::Instant)>,
 }
 
 impl Rotation {
@@ -88,6 +91,7 @@ impl Rotation {
             store_retry: RETRY_MIN,
             generation_retry: RETRY_MIN,
             generate_after: now,
+            generating: None,
         };
         match tokio::time::timeout(limit, self.store.load()).await {
             Ok(Ok(records)) => {
@@ -104,13 +108,21 @@ impl Rotation {
     /// blocking work is abandoned, not awaited).
     pub async fn run(self, primed: Primed, mut shutdown: watch::Receiver<bool>) {
         let Primed(mut known) = primed;
+        let mut generated = None;
         loop {
             let wait = tokio::select! {
-                wait = self.round(&mut known) => wait,
+                wait = self.round(&mut known, generated.take()) => wait,
                 _ = shutdown.changed() => return,
+            };
+            let generation = async {
+                match known.generating.as_mut() {
+                    Some((task, _)) => task.await,
+                    None => std::future::pending().await,
+                }
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
+                done = generation => generated = Some(done),
                 _ = shutdown.changed() => return,
             }
             if *shutdown.borrow() {
@@ -119,8 +131,13 @@ impl Rotation {
         }
     }
 
-    /// One round: read, decide, write, publish. Returns how long to sleep.
-    async fn round(&self, known: &mut Known) -> Duration {
+    /// One round: read, decide, write (a key `generated` since the last round too), publish.
+    /// Returns how long to sleep at most.
+    async fn round(&self, known: &mut Known, generated: Option<Generated>) -> Duration {
+        if let Some(done) = generated {
+            let started = known.generating.take().map(|(_, started)| started);
+            self.generated(known, done, started).await;
+        }
         let now = self.clock.now();
         let mut store_up = true;
         if known.records.is_none() || (self.sync_every.is_some() && now >= known.next_sync) {
@@ -137,8 +154,13 @@ impl Rotation {
                 self.write(known, move |records| plan::prune(records, now)).await;
             }
             let need = known.records.as_ref().map(|r| plan::need(r, self.algorithm, now));
-            if need.is_some_and(|n| n != plan::Need::Nothing) && now >= known.generate_after {
-                self.add_key(known).await;
+            if need.is_some_and(|n| n != plan::Need::Nothing)
+                && now >= known.generate_after
+                && known.generating.is_none()
+            {
+                let (generate, alg) = (self.generate.clone(), self.algorithm);
+                let task = tokio::task::spawn_blocking(move || generate(alg));
+                known.generating = Some((task, std::time::Instant::now()));
             }
         }
         // Even with the store down, the ring known so far moves on with time.
@@ -152,11 +174,12 @@ impl Rotation {
         if let Some(every) = self.sync_every {
             wait = wait.min(until(known.next_sync, now)).min(every);
         }
-        if known
+        let needs_key = known
             .records
             .as_ref()
-            .is_some_and(|r| plan::need(r, self.algorithm, now) != plan::Need::Nothing)
-        {
+            .is_some_and(|r| plan::need(r, self.algorithm, now) != plan::Need::Nothing);
+        // While a key is being generated, its completion wakes the task.
+        if needs_key && known.generating.is_none() {
             wait = wait.min(until(known.generate_after, now));
         }
         if !store_up || known.records.is_none() {
@@ -165,17 +188,14 @@ impl Rotation {
         wait
     }
 
-    /// Generates a key and writes it; on failure extends the active key and backs off.
-    async fn add_key(&self, known: &mut Known) {
-        let (generate, alg) = (self.generate.clone(), self.algorithm);
-        let started = std::time::Instant::now();
-        let generated = tokio::task::spawn_blocking(move || generate(alg)).await;
-        let (schedule, now) = (self.schedule, self.clock.now());
+    /// Writes a generated key; on failure extends the active key and backs off.
+    async fn generated(&self, known: &mut Known, generated: Generated, started: Option<std::time::Instant>) {
+        let (schedule, now, alg) = (self.schedule, self.clock.now(), self.algorithm);
         match generated {
             Ok(Ok(NewKey { key, pkcs8 })) => {
                 known.generation_retry = RETRY_MIN;
                 let kid = key.kid().unwrap_or_default().to_owned();
-                let took_ms = started.elapsed().as_millis() as u64;
+                let took_ms = started.map_or(0, |s| s.elapsed().as_millis() as u64);
                 tracing::info!(kid, algorithm = alg.name(), took_ms, "key generated");
                 let record = KeyRecord {
                     kid: kid.clone(),
@@ -271,6 +291,9 @@ impl Rotation {
         self.writer.publish(Arc::new(after));
     }
 }
+
+/// What a generation task ends with.
+type Generated = Result<Result<NewKey, KeyError>, tokio::task::JoinError>;
 
 /// The signer of `record`, built once per kid. A record whose key does not produce its kid is
 /// refused (a corrupt or tampered store).
