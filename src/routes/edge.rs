@@ -10,16 +10,20 @@ use poem::http::{HeaderValue, Method, StatusCode, Uri, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use super::paths::{ANONYMOUS_SEED, Route};
-use super::{problem, waiting};
+use super::{Operations, problem, waiting};
 use crate::config::CorsOrigins;
 use crate::state::AppState;
 
-pub async fn edge<E: Endpoint>(
-    ep: Arc<E>,
-    mut req: Request,
-    state: Arc<AppState>,
-    operation_uri: Uri,
-) -> poem::Result<Response> {
+/// What the edge holds for every request.
+pub struct Edge {
+    pub state: Arc<AppState>,
+    pub operations: Operations,
+    /// `/anonymous`, parsed once.
+    pub operation_uri: Uri,
+}
+
+pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, edge: Arc<Edge>) -> poem::Result<Response> {
+    let state = &edge.state;
     let start = Instant::now();
     let method = req.method().clone();
     // Kept for the log line (a reference-counted clone); the route label is a closed set.
@@ -28,10 +32,10 @@ pub async fn edge<E: Endpoint>(
     let is_anonymous = route == Route::Anonymous;
     if uri.path() == ANONYMOUS_SEED {
         // The seed's URL; poem-openapi registers the operation without the trailing slash.
-        *req.uri_mut() = operation_uri;
+        *req.uri_mut() = edge.operation_uri.clone();
     }
     let allowed_origin = if is_anonymous {
-        allowed_origin(&state, req.headers().get(header::ORIGIN))
+        allowed_origin(state, req.headers().get(header::ORIGIN))
     } else {
         None
     };
@@ -46,24 +50,29 @@ pub async fn edge<E: Endpoint>(
         resp
     } else {
         let place = if is_anonymous && waiting::waits(&method) {
-            match waiting::wait(&state).await {
+            match waiting::wait(state).await {
                 Ok(place) => Some(place),
-                Err(shed) => return Ok(finish(shed, &state, &method, &uri, route, start, allowed_origin)),
+                Err(shed) => return Ok(finish(shed, state, &method, &uri, route, start, allowed_origin)),
             }
         } else {
             None
         };
         // The operations take the shared state as poem `Data`.
         req.extensions_mut().insert(state.clone());
-        // Boxed, so the future that waited above stays small (see `waiting`).
-        let resp = match Box::pin(ep.call(req)).await {
+        // Boxed, so the future that waited above stays small (see `waiting`). A GET on an
+        // operation goes straight to it; the rest through the router.
+        let called = match (method == Method::GET).then(|| edge.operations.get(route)).flatten() {
+            Some(operation) => Box::pin(operation.call(req)).await,
+            None => Box::pin(ep.call(req)).await.map(IntoResponse::into_response),
+        };
+        let resp = match called {
             Ok(resp) => resp.into_response(),
             Err(err) => problem::from_error(&err),
         };
         drop(place);
         resp
     };
-    Ok(finish(resp, &state, &method, &uri, route, start, allowed_origin))
+    Ok(finish(resp, state, &method, &uri, route, start, allowed_origin))
 }
 
 /// Headers every response gets at the edge; then the request's metrics and log line.

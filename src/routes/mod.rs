@@ -14,18 +14,24 @@ pub mod wellknown;
 
 use std::sync::Arc;
 
-use poem::http::Uri;
+use std::collections::HashMap;
+
+use poem::endpoint::BoxEndpoint;
+use poem::http::{Method, Uri};
 use poem::{Endpoint, EndpointExt, Response, Route};
-use poem_openapi::OpenApiService;
+use poem_openapi::{OpenApi, OpenApiService};
 
 use crate::state::AppState;
 
 pub type Apis = (anonymous::AnonymousApi, wellknown::WellKnownApi, health::HealthApi);
 
+fn apis() -> Apis {
+    (anonymous::AnonymousApi, wellknown::WellKnownApi, health::HealthApi)
+}
+
 /// The OpenAPI service: operations plus the document describing them. Needs no state.
 pub fn api_service() -> OpenApiService<Apis, ()> {
-    let apis = (anonymous::AnonymousApi, wellknown::WellKnownApi, health::HealthApi);
-    OpenApiService::new(apis, "CusDeb Anonymous", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(apis(), "CusDeb Anonymous", env!("CARGO_PKG_VERSION"))
         .description(
             "Issues short-lived anonymous JWTs for CusDeb (`GET /anonymous/`) and publishes the \
              public keys that verify them (`/.well-known/jwks.json`).",
@@ -43,7 +49,37 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
         .at("/docs", docs.clone())
         .at("/docs/", docs)
         .nest_no_strip("/", api);
-    // The operation's path, parsed once: the seed's `/anonymous/` is routed to it.
-    let operation_uri = Uri::from_static(paths::ANONYMOUS);
-    route.around(move |ep, req| edge::edge(ep, req, state.clone(), operation_uri.clone()))
+    let edge = Arc::new(edge::Edge {
+        state,
+        operations: Operations::new(),
+        // The operation's path, parsed once: the seed's `/anonymous/` is routed to it.
+        operation_uri: Uri::from_static(paths::ANONYMOUS),
+    });
+    route.around(move |ep, req| edge::edge(ep, req, edge.clone()))
+}
+
+/// The operations' own endpoints (as poem-openapi builds them) by route, for the edge's fast
+/// path: a GET on an operation's path goes straight to its endpoint, past poem's two route
+/// tables. Everything else (HEAD, wrong methods, the spec, `/docs`, unknown paths) goes
+/// through the router.
+pub struct Operations(Vec<Option<BoxEndpoint<'static>>>);
+
+impl Operations {
+    fn new() -> Operations {
+        let mut table = HashMap::new();
+        apis().add_routes(&mut table);
+        let mut by_route: Vec<Option<BoxEndpoint<'static>>> = paths::Route::ALL.iter().map(|_| None).collect();
+        for (path, mut methods) in table {
+            let route = paths::Route::of(&path);
+            if route != paths::Route::Other {
+                by_route[route.index()] = methods.remove(&Method::GET);
+            }
+        }
+        Operations(by_route)
+    }
+
+    /// The endpoint of `GET` on `route`, if an operation serves it.
+    pub fn get(&self, route: paths::Route) -> Option<&BoxEndpoint<'static>> {
+        self.0[route.index()].as_ref()
+    }
 }

@@ -2,7 +2,7 @@
 //! from it which requests wait `ISSUE_DELAY` and get CORS, and labels metrics with it, so the
 //! token path, its label and its literal are defined here once.
 
-/// What a request path is.
+/// What a request path is. (Declared in the order of [`Route::ALL`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     /// `/anonymous/` (the seed's URL) or `/anonymous` (the operation's path in the spec).
@@ -53,6 +53,11 @@ impl Route {
             "/docs" | "/docs/" => Route::Docs,
             _ => Route::Other,
         }
+    }
+
+    /// The route's position in [`Route::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
     }
 
     /// The `route` label of the request metrics.
