@@ -6,6 +6,7 @@
 //! active key's age, the next rotation — are derived from that state at scrape time, so the
 //! hot path pays nothing for them.
 
+use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -47,6 +48,18 @@ struct BuildLabels {
     algorithm: &'static str,
 }
 
+/// The statuses whose series are kept per route; others are looked up each time.
+const COMMON_STATUSES: [u16; 6] = [200, 304, 400, 404, 405, 503];
+
+/// One route's series, each created in its family on first use (so `/metrics` lists only
+/// what happened).
+#[derive(Debug)]
+struct RouteSeries {
+    label: &'static str,
+    latency: OnceLock<Histogram>,
+    requests: [OnceLock<Counter>; COMMON_STATUSES.len()],
+}
+
 /// What the rotation task counts; cheap to clone (the counters are shared).
 #[derive(Clone, Debug, Default)]
 pub struct RotationMetrics {
@@ -73,6 +86,9 @@ pub struct Metrics {
     tokens_issued: Counter,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabel, Histogram>,
+    /// The series of the routes and statuses seen, by route index and status class, found
+    /// once in the families (a hashed, locked map) and then kept: the hot path only counts.
+    seen: Vec<RouteSeries>,
     /// Requests waiting on `ISSUE_DELAY` (exported as `pending_requests`, its name since 0.1).
     waiting: Gauge,
     shed: Counter,
@@ -84,7 +100,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(algorithm: &'static str) -> Metrics {
+    /// `routes`: every route label, by route index (see `routes::paths::Route::ALL`).
+    pub fn new(algorithm: &'static str, routes: &[&'static str]) -> Metrics {
         let mut registry = Registry::with_prefix("cusdeb_anonymous");
         let tokens = Family::<AlgorithmLabel, Counter>::default();
         let tokens_issued = tokens.get_or_create(&AlgorithmLabel { algorithm }).clone();
@@ -171,8 +188,17 @@ impl Metrics {
             })
             .set(1);
         registry.register("build_info", "Version and signing algorithm of this process", build);
+        let seen = routes
+            .iter()
+            .map(|label| RouteSeries {
+                label,
+                latency: OnceLock::new(),
+                requests: Default::default(),
+            })
+            .collect();
         Metrics {
             registry,
+            seen,
             tokens_issued,
             requests,
             latency,
@@ -199,9 +225,30 @@ impl Metrics {
     }
 
     /// Counts one answered request and its latency.
-    pub fn request(&self, route: &'static str, status: u16, seconds: f64) {
-        self.requests.get_or_create(&RequestLabels { route, status }).inc();
-        self.latency.get_or_create(&RouteLabel { route }).observe(seconds);
+    /// One answered request on route number `route` (an index into the labels given to
+    /// [`Metrics::new`]).
+    pub fn request(&self, route: usize, status: u16, seconds: f64) {
+        let Some(series) = self.seen.get(route) else {
+            return;
+        };
+        let label = series.label;
+        series
+            .latency
+            .get_or_init(|| self.latency.get_or_create(&RouteLabel { route: label }).clone())
+            .observe(seconds);
+        match COMMON_STATUSES.iter().position(|s| *s == status) {
+            Some(i) => series.requests[i]
+                .get_or_init(|| {
+                    self.requests
+                        .get_or_create(&RequestLabels { route: label, status })
+                        .clone()
+                })
+                .inc(),
+            None => self
+                .requests
+                .get_or_create(&RequestLabels { route: label, status })
+                .inc(),
+        };
     }
 
     pub fn rotation(&self) -> RotationMetrics {

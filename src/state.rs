@@ -50,7 +50,7 @@ impl AppState {
             waiting_room: Places::new(config.max_pending),
             jwks_cache_control: HeaderValue::try_from(format!("public, max-age={}", config.jwks_max_age.as_secs()))
                 .expect("digits are a valid header value"),
-            metrics: Metrics::new(config.algorithm.name()),
+            metrics: Metrics::new(config.algorithm.name(), &crate::routes::paths::Route::LABELS),
             config,
         };
         Ok((state, writer))

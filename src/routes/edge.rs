@@ -97,7 +97,7 @@ fn finish(
     }
     let elapsed = start.elapsed();
     let status = resp.status().as_u16();
-    state.metrics.request(route.label(), status, elapsed.as_secs_f64());
+    state.metrics.request(route.index(), status, elapsed.as_secs_f64());
     let path = uri.path();
     tracing::info!(method = %method, path = %path, status, latency_us = elapsed.as_micros() as u64, "request");
     resp

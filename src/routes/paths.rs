@@ -55,6 +55,19 @@ impl Route {
         }
     }
 
+    /// Every route's label, in the order of [`Route::ALL`].
+    pub const LABELS: [&'static str; 9] = [
+        "anonymous",
+        "jwks",
+        "discovery",
+        "healthz",
+        "readyz",
+        "metrics",
+        "openapi",
+        "docs",
+        "other",
+    ];
+
     /// The route's position in [`Route::ALL`].
     pub fn index(self) -> usize {
         self as usize
@@ -62,17 +75,7 @@ impl Route {
 
     /// The `route` label of the request metrics.
     pub fn label(self) -> &'static str {
-        match self {
-            Route::Anonymous => "anonymous",
-            Route::Jwks => "jwks",
-            Route::Discovery => "discovery",
-            Route::Healthz => "healthz",
-            Route::Readyz => "readyz",
-            Route::Metrics => "metrics",
-            Route::Openapi => "openapi",
-            Route::Docs => "docs",
-            Route::Other => "other",
-        }
+        Route::LABELS[self.index()]
     }
 }
 
@@ -89,6 +92,8 @@ mod tests {
         assert_eq!(Route::of("/nope"), Route::Other);
         let labels: std::collections::HashSet<_> = Route::ALL.iter().map(|r| r.label()).collect();
         assert_eq!(labels.len(), Route::ALL.len());
+        assert!(Route::ALL.iter().enumerate().all(|(i, r)| r.index() == i));
+        assert_eq!(Route::Healthz.label(), "healthz");
         let spec: serde_json::Value = serde_json::from_str(&crate::openapi_json()).unwrap();
         assert!(
             spec["paths"][ANONYMOUS]["get"].is_object(),
