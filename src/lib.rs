@@ -44,10 +44,10 @@ pub mod zone;
 
 /// The OpenAPI document as JSON, independent of configuration (what `openapi/` holds).
 pub fn openapi_json() -> String {
-    routes::api_service().spec()
+    routes::api_service(&routes::Served::spec_only()).spec()
 }
 
 /// The OpenAPI document as YAML.
 pub fn openapi_yaml() -> String {
-    routes::api_service().spec_yaml()
+    routes::api_service(&routes::Served::spec_only()).spec_yaml()
 }

@@ -2,18 +2,15 @@
 //! text by default, JSON on request — once the request has waited `ISSUE_DELAY` in the
 //! waiting room at the edge (`super::waiting`).
 
-use std::sync::Arc;
-
 use poem::Request;
 use poem::http::header;
-use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, ResponseContent, Tags};
 use time::OffsetDateTime;
 
+use super::Served;
 use super::problem::{self, Problem};
 use super::response_header::Header;
-use crate::state::AppState;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -61,7 +58,7 @@ pub enum TokenResponse {
 /// Every token is fresh: no cache may keep one.
 const NO_STORE: Header = Header::from_static("no-store");
 
-pub struct AnonymousApi;
+pub struct AnonymousApi(pub Served);
 
 #[OpenApi(tag = "ApiTags::Tokens")]
 impl AnonymousApi {
@@ -74,9 +71,9 @@ impl AnonymousApi {
     /// The seed's URL, `/anonymous/` (with the slash), is served identically; OpenAPI paths
     /// cannot end in a slash in poem-openapi, so the spec names it `/anonymous`.
     #[oai(path = "/anonymous", method = "get", operation_id = "issue_token")]
-    async fn anonymous(&self, req: &Request, state: Data<&Arc<AppState>>) -> TokenResponse {
+    async fn anonymous(&self, req: &Request) -> TokenResponse {
         // The ISSUE_DELAY wait and MAX_PENDING shedding happened before routing (`waiting`).
-        let state = state.0;
+        let state = self.0.state();
         let snapshot = state.ring.load();
         let now = OffsetDateTime::now_utc();
         // No key may sign past its retire time: without a successor, answer 503 (fail closed).

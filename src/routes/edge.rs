@@ -57,8 +57,6 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, edge: Arc<Edge>) ->
         } else {
             None
         };
-        // The operations take the shared state as poem `Data`.
-        req.extensions_mut().insert(state.clone());
         // Boxed, so the future that waited above stays small (see `waiting`). A GET on an
         // operation goes straight to it; the rest through the router.
         let called = match (method == Method::GET).then(|| edge.operations.get(route)).flatten() {

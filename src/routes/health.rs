@@ -1,14 +1,11 @@
 //! `/healthz` (the process serves), `/readyz` (a key is active, with the ring's state) and
 //! `/metrics` (Prometheus).
 
-use std::sync::Arc;
-
-use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
+use super::Served;
 use crate::keyring::KeyState;
-use crate::state::AppState;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -70,7 +67,7 @@ pub enum ReadyResponse {
     NotReady(Json<Readiness>),
 }
 
-pub struct HealthApi;
+pub struct HealthApi(pub Served);
 
 #[OpenApi(tag = "ApiTags::Operations")]
 impl HealthApi {
@@ -82,8 +79,8 @@ impl HealthApi {
 
     /// Prometheus metrics
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
-        let state = state.0;
+    async fn metrics(&self) -> MetricsResponse {
+        let state = self.0.state();
         let text = state
             .metrics
             .render(&state.ring.load(), state.waiting(), time::OffsetDateTime::now_utc());
@@ -92,7 +89,8 @@ impl HealthApi {
 
     /// Readiness: 200 once a signing key is active
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
-    async fn readyz(&self, state: Data<&Arc<AppState>>) -> ReadyResponse {
+    async fn readyz(&self) -> ReadyResponse {
+        let state = self.0.state();
         let snapshot = state.ring.load();
         let zone = &state.config.time_zone;
         let pending = snapshot.pending();

@@ -1,6 +1,6 @@
 //! The HTTP surface: the OpenAPI-described operations, the spec and Swagger UI, and the
-//! [`edge`] every request passes. Operations reach the shared state through poem's `Data`
-//! (the edge puts it in each request), so the spec is built without any state.
+//! [`edge`] every request passes. The operations hold the shared state ([`Served`]); the spec
+//! alone is built without any.
 
 pub mod anonymous;
 pub mod docs;
@@ -25,13 +25,39 @@ use crate::state::AppState;
 
 pub type Apis = (anonymous::AnonymousApi, wellknown::WellKnownApi, health::HealthApi);
 
-fn apis() -> Apis {
-    (anonymous::AnonymousApi, wellknown::WellKnownApi, health::HealthApi)
+/// The state the operations serve with. Only the service that prints the spec is built
+/// without it ([`Served::spec_only`]); that one never serves a request.
+#[derive(Clone)]
+pub struct Served(Option<Arc<AppState>>);
+
+impl Served {
+    pub fn new(state: Arc<AppState>) -> Served {
+        Served(Some(state))
+    }
+
+    /// For the spec: operations described, never called.
+    pub fn spec_only() -> Served {
+        Served(None)
+    }
+
+    pub fn state(&self) -> &AppState {
+        self.0
+            .as_deref()
+            .expect("only the spec-only service lacks the state, and it serves no request")
+    }
 }
 
-/// The OpenAPI service: operations plus the document describing them. Needs no state.
-pub fn api_service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(apis(), "CusDeb Anonymous", env!("CARGO_PKG_VERSION"))
+fn apis(served: &Served) -> Apis {
+    (
+        anonymous::AnonymousApi(served.clone()),
+        wellknown::WellKnownApi(served.clone()),
+        health::HealthApi(served.clone()),
+    )
+}
+
+/// The OpenAPI service: operations plus the document describing them.
+pub fn api_service(served: &Served) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(apis(served), "CusDeb Anonymous", env!("CARGO_PKG_VERSION"))
         .description(
             "Issues short-lived anonymous JWTs for CusDeb (`GET /anonymous/`) and publishes the \
              public keys that verify them (`/.well-known/jwks.json`).",
@@ -41,7 +67,8 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
 
 /// The whole application endpoint.
 pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
-    let api = api_service();
+    let served = Served::new(state.clone());
+    let api = api_service(&served);
     let docs = Arc::new(docs::Docs::new(api.swagger_ui_html()));
     let route = Route::new()
         .at("/openapi.json", api.spec_endpoint())
@@ -51,7 +78,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
         .nest_no_strip("/", api);
     let edge = Arc::new(edge::Edge {
         state,
-        operations: Operations::new(),
+        operations: Operations::new(&served),
         // The operation's path, parsed once: the seed's `/anonymous/` is routed to it.
         operation_uri: Uri::from_static(paths::ANONYMOUS),
     });
@@ -65,9 +92,9 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
 pub struct Operations(Vec<Option<BoxEndpoint<'static>>>);
 
 impl Operations {
-    fn new() -> Operations {
+    fn new(served: &Served) -> Operations {
         let mut table = HashMap::new();
-        apis().add_routes(&mut table);
+        apis(served).add_routes(&mut table);
         let mut by_route: Vec<Option<BoxEndpoint<'static>>> = paths::Route::ALL.iter().map(|_| None).collect();
         for (path, mut methods) in table {
             let route = paths::Route::of(&path);

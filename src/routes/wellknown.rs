@@ -1,17 +1,14 @@
 //! `/.well-known/jwks.json` and `/.well-known/openid-configuration`: what verifiers fetch.
 //! The JWKS body and its ETag come pre-built from the key-ring snapshot.
 
-use std::sync::Arc;
-
 use poem::Request;
 use poem::http::header;
-use poem::web::Data;
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
+use super::Served;
 use super::problem::{self, Problem};
 use super::response_header::Header;
-use crate::state::AppState;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -113,7 +110,7 @@ pub enum DiscoveryResponse {
 /// Anyone may fetch the keys and the discovery document from a browser.
 const ANY_ORIGIN: Header = Header::from_static("*");
 
-pub struct WellKnownApi;
+pub struct WellKnownApi(pub Served);
 
 #[OpenApi(tag = "ApiTags::Keys")]
 impl WellKnownApi {
@@ -123,7 +120,8 @@ impl WellKnownApi {
     /// it signs until `CLOCK_LEEWAY` after the last token it signed expires. Before the
     /// first key exists the answer is `503`, never a cacheable empty set.
     #[oai(path = "/.well-known/jwks.json", method = "get", operation_id = "jwks")]
-    async fn jwks(&self, req: &Request, state: Data<&Arc<AppState>>) -> JwksResponse {
+    async fn jwks(&self, req: &Request) -> JwksResponse {
+        let state = self.0.state();
         let snapshot = state.ring.load();
         if snapshot.active().is_none() {
             let u = problem::unavailable(1, "the first signing key is being generated; retry shortly");
@@ -143,7 +141,8 @@ impl WellKnownApi {
         method = "get",
         operation_id = "openid_configuration"
     )]
-    async fn openid_configuration(&self, state: Data<&Arc<AppState>>) -> DiscoveryResponse {
+    async fn openid_configuration(&self) -> DiscoveryResponse {
+        let state = self.0.state();
         let config = &state.config;
         let Some(issuer) = &config.issuer else {
             return DiscoveryResponse::NotFound(Json(Problem::new(
