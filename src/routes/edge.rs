@@ -30,10 +30,6 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, edge: Arc<Edge>) ->
     let uri = req.uri().clone();
     let route = Route::of(uri.path());
     let is_anonymous = route == Route::Anonymous;
-    if uri.path() == ANONYMOUS_SEED {
-        // The seed's URL; poem-openapi registers the operation without the trailing slash.
-        *req.uri_mut() = edge.operation_uri.clone();
-    }
     let allowed_origin = if is_anonymous {
         allowed_origin(state, req.headers().get(header::ORIGIN))
     } else {
@@ -61,7 +57,13 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, edge: Arc<Edge>) ->
         // operation goes straight to it; the rest through the router.
         let called = match (method == Method::GET).then(|| edge.operations.get(route)).flatten() {
             Some(operation) => Box::pin(operation.call(req)).await,
-            None => Box::pin(ep.call(req)).await.map(IntoResponse::into_response),
+            None => {
+                if uri.path() == ANONYMOUS_SEED {
+                    // The seed's URL; the router knows the operation without the trailing slash.
+                    *req.uri_mut() = edge.operation_uri.clone();
+                }
+                Box::pin(ep.call(req)).await.map(IntoResponse::into_response)
+            }
         };
         let resp = match called {
             Ok(resp) => resp.into_response(),
