@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Load benchmark (issue "Fast, and proven fast"): the release server pinned to core 0, wrk
-# pinned to core 1, ISSUE_DELAY=0. Drives /healthz (the floor), /anonymous/ per algorithm and
-# the JWKS (200 and 304), interleaved over ROUNDS rounds, and prints medians against the
-# budgets, with ideal(alg) = 1/(1/floor + one bare ring signature timed on core 0 in each
-# round). Then benches/process.py: start-up time to /readyz, and HELD requests held on
+# pinned to core 1, ISSUE_DELAY=0. Drives the bare poem handler (../shared/bench/floor: the
+# floor), /healthz, /anonymous/ per algorithm and the JWKS (200 and 304), interleaved over
+# ROUNDS rounds, and prints medians with two ratios — against the bare floor and against our
+# own /healthz — and the budgets, with ideal(alg) = 1/(1/floor + one bare ring signature timed
+# on core 0 in each round). Then benches/process.py: start-up time to /readyz, and HELD requests held on
 # ISSUE_DELAY.
 #
 # Usage: benches/load.sh [ROUNDS=3] [SECONDS=4]      (installs wrk with apt-get if missing)
@@ -21,6 +22,13 @@ secs=${2:-4}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --quiet
 bin=target/release/cusdeb-anonymous
+bare=
+if [ -f ../shared/bench/floor/Cargo.toml ]; then
+  cargo build --release --quiet --manifest-path ../shared/bench/floor/Cargo.toml --target-dir target/floor
+  bare=target/floor/release/floor
+else
+  echo "no ../shared/bench/floor: ratios against /healthz only" >&2
+fi
 out=$(mktemp -d)
 pids=()
 halt_poll=/sys/module/haltpoll/parameters/guest_halt_poll_ns
@@ -43,8 +51,14 @@ start() {  # start NAME ALGO
 }
 algs=(HS256 ES256 EdDSA RS256 PS256 ES384)
 for alg in "${algs[@]}"; do start "$alg" "$alg"; done
+if [ -n "$bare" ]; then
+  port[bare]=$((20000 + ${#pids[@]}))
+  env -i PATH="$PATH" HOST=127.0.0.1 PORT=${port[bare]} taskset -c 0 "$bare" 2>/dev/null &
+  pids+=($!)
+fi
 for name in "${!port[@]}"; do
-  for _ in $(seq 1 300); do curl -sf -o /dev/null "http://127.0.0.1:${port[$name]}/readyz" && break; sleep 0.1; done
+  path=/readyz; [ "$name" = bare ] && path=/anonymous/
+  for _ in $(seq 1 300); do curl -sf -o /dev/null "http://127.0.0.1:${port[$name]}$path" && break; sleep 0.1; done
 done
 etag=$(curl -sI "http://127.0.0.1:${port[ES256]}/.well-known/jwks.json" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
 
@@ -60,7 +74,8 @@ run() {  # run LABEL URL [HEADER]: one wrk run, appends "LABEL rps p99_ms" to $o
 }
 round() {  # one round: bare signatures, floor, each algorithm, JWKS 200 and 304
   SIGN_TABLE=1 taskset -c 0 cargo bench --quiet --bench mint 2>/dev/null >>"$out/sign"
-  run floor "http://127.0.0.1:${port[HS256]}/healthz"
+  if [ -n "$bare" ]; then run bare "http://127.0.0.1:${port[bare]}/anonymous/"; fi
+  run healthz "http://127.0.0.1:${port[HS256]}/healthz"
   for alg in "${algs[@]}"; do run "$alg" "http://127.0.0.1:${port[$alg]}/anonymous/"; done
   run jwks200 "http://127.0.0.1:${port[ES256]}/.well-known/jwks.json"
   run jwks304 "http://127.0.0.1:${port[ES256]}/.well-known/jwks.json" "If-None-Match: $etag"
@@ -97,18 +112,22 @@ def medians(path):
     return {k: (statistics.median(r for r, _ in v), statistics.median(p for _, p in v), len(v)) for k, v in rows.items()}
 
 def table(med, title, ideal_floor=None):
-    floor, floor_p99, n = med["floor"]
+    healthz = med["healthz"][0]
+    floor, floor_p99, n = med.get("bare", med["healthz"])
     ideal_floor = ideal_floor or floor
-    print(f"\n{title} ({n} run(s) of each; medians)")
-    print(f"{'what':<13} {'req/s':>9} {'p99 ms':>7} {'ideal':>9} {'ratio':>6}  budget")
+    print(f"\n{title} ({n} run(s) of each; medians; floor = {'bare poem handler' if 'bare' in med else '/healthz'})")
+    print(f"{'what':<13} {'req/s':>9} {'p99 ms':>7} {'ideal':>9} {'ratio':>6} {'x bare':>6} {'x hlth':>6}  budget")
     verdicts = []
     def row(what, rps, p99, ideal, ratio, budget, ok):
         verdicts.append(ok)
         flag = "" if ok is None else ("met" if ok else "NOT met")
         ideal_s = f"{ideal:9.0f}" if ideal else " " * 9
         ratio_s = f"{ratio:6.2f}" if ratio is not None else " " * 6
-        print(f"{what:<13} {rps:9.0f} {p99:7.2f} {ideal_s} {ratio_s}  {budget} {flag}")
-    row("floor", floor, floor_p99, None, None, "(/healthz)", None)
+        print(f"{what:<13} {rps:9.0f} {p99:7.2f} {ideal_s} {ratio_s} {rps / floor:6.2f} {rps / healthz:6.2f}  {budget} {flag}")
+    row("floor", floor, floor_p99, None, None, "(bare poem handler)" if "bare" in med else "(/healthz)", None)
+    if "bare" in med:
+        h, h_p99, _ = med["healthz"]
+        row("healthz", h, h_p99, None, h / floor, "", None)
     hs, hs_p99, _ = med["HS256"]
     row("HS256", hs, hs_p99, None, hs / floor, ">= 0.90 x floor", hs / floor >= 0.9)
     for alg in ("ES256", "EdDSA", "RS256", "PS256", "ES384"):
@@ -130,7 +149,7 @@ table(main, "Budgets")
 if os.path.exists(f"{out}/polling"):
     table(medians(f"{out}/polling"),
           "Diagnostic: idle CPUs halt-poll 200 us (no IPI to wake wrk); ideal(alg) from the floor above",
-          ideal_floor=main["floor"][0])
+          ideal_floor=main.get("bare", main["healthz"])[0])
 PY
 
 echo
