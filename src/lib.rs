@@ -3,7 +3,8 @@
 //! # Where things live
 //!
 //! Configuration and the command line
-//! - [`cli`]: the command line — serve, `--help`, `--version`, `openapi`, `check-config`.
+//! - [`cli`]: the command line — serve, `--help`, `--version`, `openapi`, `check-config`,
+//!   `keys` (the operator's view of the key store).
 //! - [`config`]: the environment, parsed once into a typed [`config::Config`] (contract §2).
 //! - [`algorithm`]: the twelve JWS algorithms and what each one is (family, hash).
 //! - [`zone`]: the operator's `TIME_ZONE`, for human-readable times only.
@@ -11,9 +12,11 @@
 //! Keys and tokens
 //! - [`crypto`]: jsonwebtoken's `CryptoProvider` over ring — every signature goes through it.
 //! - [`keys`]: one signing key with its JWK, kid and JWT header; static keys from PEM.
-//! - [`keyring`]: immutable snapshots of the keys and their states, swapped with `arc-swap`;
-//!   the rotation schedule.
-//! - [`rotation`]: the task that generates, activates, retires and removes keys.
+//! - [`keyring`]: keys on absolute times; `plan` (what a writer changes, pure); immutable
+//!   snapshots swapped with `arc-swap`; the rotation schedule.
+//! - [`rotation`]: the task that keeps the ring: reads the store, generates, writes, publishes.
+//! - [`store`]: where keys live — memory, a file, or PostgreSQL shared by replicas — and how
+//!   they are sealed at rest.
 //! - [`token`]: minting the seed's claims with the active key.
 //!
 //! Serving

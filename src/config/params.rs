@@ -126,6 +126,8 @@ pub fn help_text() -> String {
          USAGE:\n  cusdeb-anonymous              serve (configured by the environment)\n  \
          cusdeb-anonymous openapi      print the OpenAPI spec (JSON; --yaml for YAML)\n  \
          cusdeb-anonymous check-config validate the environment, print the effective configuration\n  \
+         cusdeb-anonymous keys list [--json] | keys rotate | keys revoke KID\n                                the keys in KEY_STORE (running replicas follow within a sync)\n  \
+         cusdeb-anonymous keys new-encryption-key\n                                a fresh key for KEY_ENCRYPTION_KEY\n  \
          cusdeb-anonymous --help | --version\n\nENVIRONMENT:\n",
         env!("CARGO_PKG_VERSION")
     );
