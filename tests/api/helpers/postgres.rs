@@ -22,7 +22,13 @@ pub async fn fresh_database(test: &str) -> Option<String> {
             panic!("REQUIRE_POSTGRES=1 but PostgreSQL at {server} does not answer: {e}")
         }
         Err(e) => {
-            eprintln!("SKIPPED {test}: no PostgreSQL at {server} ({e}); set TEST_DATABASE_URL to run it");
+            // Written to the process's stderr directly: the test harness captures eprintln!,
+            // and a skip must be seen in a plain `cargo test`.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: no PostgreSQL at {server} ({e}); set TEST_DATABASE_URL to run it"
+            );
             return None;
         }
     };
