@@ -2,9 +2,9 @@
 //! and parsed into the typed [`Config`]. A bad value becomes a [`ConfigError`] naming the
 //! parameter; the command line prints it on one line and exits 2. Nothing is re-read later.
 //!
-//! [`params`]: the table and `--help`; `parse`: raw values to typed ones; [`secret`]:
-//! `SECRET_KEY` as HMAC secret or static key; `report`: the configuration for people
-//! (start-up log, `check-config`, warnings).
+//! [`params`]: the table and `--help`; `parse`: raw values to typed ones (and the small value
+//! types); [`secret`]: `SECRET_KEY` as HMAC secret or static key; [`store`]: the key store's
+//! parameters; `report`: the configuration for people (start-up log, `check-config`, warnings).
 
 pub mod params;
 mod parse;
@@ -22,33 +22,8 @@ pub use crate::store::StoreConfig;
 use crate::zone::Zone;
 pub use params::{PARAMS, Param, help_text};
 use parse::Raw;
+pub use parse::{CorsOrigins, LogFormat};
 pub use secret::{Secret, Signing};
-
-/// Origins allowed to call `/anonymous/` from a browser.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CorsOrigins {
-    Any,
-    List(Vec<String>),
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-impl LogFormat {
-    const ALL: [LogFormat; 2] = [LogFormat::Text, LogFormat::Json];
-
-    /// The `LOG_FORMAT` value naming this format.
-    pub fn name(self) -> &'static str {
-        match self {
-            LogFormat::Text => "text",
-            LogFormat::Json => "json",
-        }
-    }
-}
 
 /// The issuer's configuration, parsed and cross-checked.
 #[derive(Debug, Clone)]

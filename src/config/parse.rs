@@ -3,7 +3,33 @@
 
 use std::time::Duration;
 
-use super::{ConfigError, CorsOrigins};
+use super::ConfigError;
+
+/// Origins allowed to call `/anonymous/` from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub const ALL: [LogFormat; 2] = [LogFormat::Text, LogFormat::Json];
+
+    /// The `LOG_FORMAT` value naming this format.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
 
 /// The longest duration any parameter accepts: ten years.
 pub const MAX_SECONDS: u64 = 10 * 365 * 86_400;

@@ -6,35 +6,24 @@
 //! active key's age, the next rotation — are derived from that state at scrape time, so the
 //! hot path pays nothing for them.
 
-use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+mod requests;
 use prometheus_client::registry::{Metric, Registry};
 use time::OffsetDateTime;
 
 use crate::keyring::{KeyState, Snapshot};
+use requests::Requests;
 
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AlgorithmLabel {
     algorithm: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RequestLabels {
-    route: &'static str,
-    status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabel {
-    route: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -46,18 +35,6 @@ struct StateLabel {
 struct BuildLabels {
     version: &'static str,
     algorithm: &'static str,
-}
-
-/// The statuses whose series are kept per route; others are looked up each time.
-const COMMON_STATUSES: [u16; 6] = [200, 304, 400, 404, 405, 503];
-
-/// One route's series, each created in its family on first use (so `/metrics` lists only
-/// what happened).
-#[derive(Debug)]
-struct RouteSeries {
-    label: &'static str,
-    latency: OnceLock<Histogram>,
-    requests: [OnceLock<Counter>; COMMON_STATUSES.len()],
 }
 
 /// What the rotation task counts; cheap to clone (the counters are shared).
@@ -84,11 +61,7 @@ pub struct Metrics {
     registry: Registry,
     /// The process signs with one algorithm: its counter is looked up once, here.
     tokens_issued: Counter,
-    requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabel, Histogram>,
-    /// The series of the routes and statuses seen, by route index and status class, found
-    /// once in the families (a hashed, locked map) and then kept: the hot path only counts.
-    seen: Vec<RouteSeries>,
+    requests: Requests,
     /// Requests waiting on `ISSUE_DELAY` (exported as `pending_requests`, its name since 0.1).
     waiting: Gauge,
     shed: Counter,
@@ -106,18 +79,7 @@ impl Metrics {
         let tokens = Family::<AlgorithmLabel, Counter>::default();
         let tokens_issued = tokens.get_or_create(&AlgorithmLabel { algorithm }).clone();
         registry.register("tokens_issued", "Tokens issued, by algorithm", tokens);
-        let requests = register(
-            &mut registry,
-            "http_requests",
-            "HTTP requests answered, by route and status",
-            Family::default(),
-        );
-        let latency = register(
-            &mut registry,
-            "http_request_duration_seconds",
-            "Time to answer, by route (ISSUE_DELAY included)",
-            Family::new_with_constructor(latency_histogram as fn() -> Histogram),
-        );
+        let requests = Requests::register(&mut registry, routes);
         let waiting = register(
             &mut registry,
             "pending_requests",
@@ -188,20 +150,10 @@ impl Metrics {
             })
             .set(1);
         registry.register("build_info", "Version and signing algorithm of this process", build);
-        let seen = routes
-            .iter()
-            .map(|label| RouteSeries {
-                label,
-                latency: OnceLock::new(),
-                requests: Default::default(),
-            })
-            .collect();
         Metrics {
             registry,
-            seen,
             tokens_issued,
             requests,
-            latency,
             waiting,
             shed,
             accept_errors,
@@ -224,31 +176,10 @@ impl Metrics {
         self.accept_errors.inc();
     }
 
-    /// Counts one answered request and its latency.
     /// One answered request on route number `route` (an index into the labels given to
-    /// [`Metrics::new`]).
+    /// [`Metrics::new`]), its status and latency.
     pub fn request(&self, route: usize, status: u16, seconds: f64) {
-        let Some(series) = self.seen.get(route) else {
-            return;
-        };
-        let label = series.label;
-        series
-            .latency
-            .get_or_init(|| self.latency.get_or_create(&RouteLabel { route: label }).clone())
-            .observe(seconds);
-        match COMMON_STATUSES.iter().position(|s| *s == status) {
-            Some(i) => series.requests[i]
-                .get_or_init(|| {
-                    self.requests
-                        .get_or_create(&RequestLabels { route: label, status })
-                        .clone()
-                })
-                .inc(),
-            None => self
-                .requests
-                .get_or_create(&RequestLabels { route: label, status })
-                .inc(),
-        };
+        self.requests.record(route, status, seconds);
     }
 
     pub fn rotation(&self) -> RotationMetrics {
@@ -280,12 +211,7 @@ impl Metrics {
 }
 
 /// Registers `metric` and returns it (a metric is a shared handle: the clone is the same one).
-fn register<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+pub(crate) fn register<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
     registry.register(name, help, metric.clone());
     metric
-}
-
-/// 100 µs … ~30 s: signing costs, and ISSUE_DELAY on top.
-fn latency_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(0.0001, 2.5, 15))
 }
