@@ -83,11 +83,6 @@ impl Snapshot {
         }
     }
 
-    /// When this snapshot was built.
-    pub fn built_at(&self) -> OffsetDateTime {
-        self.at
-    }
-
     /// The key that was active when the snapshot was built.
     pub fn active(&self) -> Option<&Arc<SigningKey>> {
         self.active.as_ref()

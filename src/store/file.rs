@@ -70,10 +70,6 @@ impl FileStore {
         Ok(store)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Every record; an absent file is an empty ring.
     pub fn read(&self) -> Result<Vec<KeyRecord>, StoreError> {
         let text = match fs::read(&self.path) {

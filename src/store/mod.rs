@@ -103,15 +103,6 @@ impl KeyStore {
         }
     }
 
-    /// What the store is, for people (logs, `check-config`): never a password.
-    pub fn describe(&self) -> String {
-        match self {
-            KeyStore::Memory(_) => "memory".into(),
-            KeyStore::File(file) => format!("file:{}", file.path().display()),
-            KeyStore::Postgres(_) => "postgres".into(),
-        }
-    }
-
     /// Every record in the store.
     pub async fn load(&self) -> Result<Vec<KeyRecord>, StoreError> {
         match self {
