@@ -7,6 +7,7 @@
 //!   `keys` (the operator's view of the key store).
 //! - [`config`]: the environment, parsed once into a typed [`config::Config`] (contract §2).
 //! - [`algorithm`]: the twelve JWS algorithms and what each one is (family, hash).
+//! - [`clock`]: where time is read (the system, or tokio's clock in tests).
 //! - [`zone`]: the operator's `TIME_ZONE`, for human-readable times only.
 //!
 //! Keys and tokens
@@ -30,6 +31,7 @@
 
 pub mod algorithm;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod keyring;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use crate::config::{Config, help_text};
 use crate::startup::{self, Application, StartError, shutdown_signal};
-use crate::store::KeyStore;
+use crate::store::{Access, KeyStore};
 use crate::{openapi_json, openapi_yaml, telemetry};
 
 /// Runs the command `args` (without the program name) names.
@@ -40,7 +40,7 @@ fn serve() -> ExitCode {
     };
     // Before anything is logged: a locked, corrupt or undecryptable store is one line, exit 2.
     // (PostgreSQL's pool is made inside the runtime.)
-    let store = match runtime.block_on(async { KeyStore::open(&config.store) }) {
+    let store = match runtime.block_on(async { KeyStore::open(&config.store, Access::Serve) }) {
         Ok(store) => store,
         Err(e) => return fail(&e.to_string(), 2),
     };
@@ -64,12 +64,26 @@ fn serve() -> ExitCode {
     }
 }
 
-/// Validates the environment; prints the effective configuration (secrets redacted), the key
-/// lifecycle it produces and its warnings. Exit 0, or 2 with the one-line error.
+/// Validates the environment and opens the key store as the server would (reachable,
+/// writable, decryptable); prints the effective configuration (secrets redacted), the key
+/// lifecycle it produces and its warnings. Exit 0, or the one-line error with the status the
+/// server would exit with.
 fn check_config() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => return config_error(&e),
+    };
+    let store_report = match config.rotates() {
+        false => None,
+        true => match keys::with_store(&config, Access::Serve, async |store| {
+            match tokio::time::timeout(crate::store::CALL_TIMEOUT, store.check()).await {
+                Ok(result) => result,
+                Err(_) => Err(crate::store::StoreError::passing("the key store did not answer".into())),
+            }
+        }) {
+            Ok(report) => Some(report),
+            Err(code) => return code,
+        },
     };
     let mut out = String::from("configuration is valid\n\n");
     for (name, value) in config.summary() {
@@ -78,6 +92,9 @@ fn check_config() -> ExitCode {
     out.push_str("\nkey lifecycle:\n");
     for line in config.timeline() {
         out.push_str(&format!("  {line}\n"));
+    }
+    if let Some(report) = store_report {
+        out.push_str(&format!("\nkey store: {report}\n"));
     }
     for warning in config.warnings() {
         out.push_str(&format!("\nwarning: {warning}\n"));

@@ -130,7 +130,14 @@ impl Config {
             _ => None,
         };
         let sync_raw = get("KEY_STORE_SYNC_INTERVAL");
-        let store = store::read(&get("KEY_STORE"), &sync_raw, &lookup, static_from)?;
+        let leeway_raw = get("CLOCK_LEEWAY");
+        let store = store::read(
+            &get("KEY_STORE"),
+            &sync_raw,
+            &get("KEY_STORE_MAX_STALENESS"),
+            &lookup,
+            static_from,
+        )?;
         let format_raw = get("LOG_FORMAT");
         let Some(log_format) = LogFormat::ALL.into_iter().find(|f| f.name() == format_raw.text()) else {
             return Err(format_raw.error("expected text or json"));
@@ -158,6 +165,7 @@ impl Config {
         };
         if config.rotates() {
             check_schedule(&config, &rotation_raw, &max_age_raw, &sync_raw)?;
+            check_leeway(&config, &leeway_raw, &sync_raw)?;
         }
         Ok(config)
     }
@@ -199,6 +207,24 @@ impl Config {
             false => self.jwks_max_age,
         }
     }
+}
+
+/// With a shared store a replica applies a change of the schedule (`keys rotate`, another
+/// writer's extension) up to one sync late, and its tokens signed meanwhile may outlive the
+/// key's new retirement by that much: the retired key stays published `TOKEN_TTL +
+/// CLOCK_LEEWAY` after it, so the leeway must cover one sync interval.
+fn check_leeway(config: &Config, leeway: &Raw, sync: &Raw) -> Result<(), ConfigError> {
+    let sync_interval = config.store.sync_interval;
+    if config.store.location.is_shared() && config.clock_leeway < sync_interval {
+        return Err(leeway.error(&format!(
+            "CLOCK_LEEWAY ({}s{}) must be at least KEY_STORE_SYNC_INTERVAL ({}s{}) with a shared store: a replica learns a changed schedule up to one sync late, and retired keys stay published only CLOCK_LEEWAY past TOKEN_TTL",
+            config.clock_leeway.as_secs(),
+            leeway.default_note(),
+            sync_interval.as_secs_f64(),
+            sync.default_note()
+        )));
+    }
+    Ok(())
 }
 
 /// The cross-checks of a rotating schedule (contract §5, invariant 3).

@@ -45,7 +45,7 @@ pub const PARAMS: &[Param] = &[
     p(
         "KEY_ROTATION_INTERVAL",
         Some("21600"),
-        "seconds a signing key stays active (asymmetric ALGO), 1-315360000",
+        "seconds a key is pending, then as long active (asymmetric ALGO), 1-315360000",
     ),
     p(
         "JWKS_MAX_AGE",
@@ -95,6 +95,11 @@ pub const PARAMS: &[Param] = &[
         "seconds between reads of a shared store by each replica, 0.1-86400, fractions allowed",
     ),
     p(
+        "KEY_STORE_MAX_STALENESS",
+        Some("60"),
+        "seconds a replica may go without reading a shared store before it stops signing, 1-86400; at least 2x the sync interval",
+    ),
+    p(
         "LOG_FORMAT",
         Some("text"),
         "log lines as text or json (filter with RUST_LOG)",
@@ -126,14 +131,29 @@ pub fn help_text() -> String {
          USAGE:\n  cusdeb-anonymous              serve (configured by the environment)\n  \
          cusdeb-anonymous openapi      print the OpenAPI spec (JSON; --yaml for YAML)\n  \
          cusdeb-anonymous check-config validate the environment, print the effective configuration\n  \
-         cusdeb-anonymous keys list [--json] | keys rotate | keys revoke KID\n                                the keys in KEY_STORE (running replicas follow within a sync)\n  \
+         cusdeb-anonymous keys list [--json] | keys rotate | keys revoke KID | keys rewrap\n                                the keys in KEY_STORE (running replicas follow within a sync)\n  \
          cusdeb-anonymous keys new-encryption-key\n                                a fresh key for KEY_ENCRYPTION_KEY\n  \
          cusdeb-anonymous --help | --version\n\nENVIRONMENT:\n",
         env!("CARGO_PKG_VERSION")
     );
+    // One column for the names, as wide as the longest; meanings wrapped to 100 columns.
+    let width = PARAMS.iter().map(|p| p.name.len()).max().unwrap_or(0) + 1;
     for p in PARAMS {
         let default = p.default.map_or("unset".to_owned(), |d| format!("default {d}"));
-        out.push_str(&format!("  {:<22} {} [{}]\n", p.name, p.meaning, default));
+        let bracket = format!("[{default}]");
+        let mut line = format!("  {:<width$}", p.name);
+        let indent = line.len();
+        for word in p.meaning.split(' ').chain([bracket.as_str()]) {
+            if line.len() + word.len() >= 100 && line.len() > indent {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = " ".repeat(indent);
+            }
+            line.push_str(word);
+            line.push(' ');
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out.push_str("\nLogging is filtered with RUST_LOG (default info).\n");
     out

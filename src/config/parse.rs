@@ -2,6 +2,7 @@
 //! parameter, the value and what is accepted when they refuse it.
 
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 use super::ConfigError;
 
@@ -131,6 +132,9 @@ impl Raw {
     }
 }
 
+/// Which parameter gave a value, and its bytes (zeroed when dropped).
+pub type Given = (&'static str, Option<Zeroizing<Vec<u8>>>);
+
 /// A secret given either in `name` or in the file `file_param` names (trailing newline
 /// stripped), not both: which parameter it came from, and its bytes (`None` when neither is
 /// set). An empty `name` counts as unset when the file is given.
@@ -138,7 +142,7 @@ pub fn value_or_file(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &'static str,
     file_param: &'static str,
-) -> Result<(&'static str, Option<Vec<u8>>), ConfigError> {
+) -> Result<Given, ConfigError> {
     let value = lookup(name);
     let file = lookup(file_param).filter(|f| !f.trim().is_empty());
     match (value, file) {
@@ -148,11 +152,11 @@ pub fn value_or_file(
             expected: format!("set either {name} or {file_param}, not both"),
         }),
         (_, Some(path)) => {
-            let mut bytes = std::fs::read(&path).map_err(|e| ConfigError {
+            let mut bytes = Zeroizing::new(std::fs::read(&path).map_err(|e| ConfigError {
                 param: file_param,
                 value: Some(path.clone()),
                 expected: format!("a readable file ({})", e.kind()),
-            })?;
+            })?);
             if bytes.ends_with(b"\n") {
                 bytes.pop();
                 if bytes.ends_with(b"\r") {
@@ -161,6 +165,6 @@ pub fn value_or_file(
             }
             Ok((file_param, Some(bytes)))
         }
-        (value, None) => Ok((name, value.map(String::into_bytes))),
+        (value, None) => Ok((name, value.map(|v| Zeroizing::new(v.into_bytes())))),
     }
 }

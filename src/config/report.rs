@@ -46,6 +46,10 @@ impl Config {
                 "KEY_STORE_SYNC_INTERVAL",
                 self.store.sync_interval.as_secs_f64().to_string(),
             ),
+            (
+                "KEY_STORE_MAX_STALENESS",
+                self.store.max_staleness.as_secs_f64().to_string(),
+            ),
             ("LOG_FORMAT", self.log_format.name().into()),
         ]
     }
@@ -75,8 +79,9 @@ impl Config {
                 path.display()
             ),
             crate::store::StoreLocation::Postgres(_) => format!(
-                "keys live in PostgreSQL, shared by every replica; each reads the ring every {}s, so a key is published JWKS_MAX_AGE + KEY_STORE_SYNC_INTERVAL before it signs",
-                self.store.sync_interval.as_secs_f64()
+                "keys live in PostgreSQL, shared by every replica; each reads the ring every {}s, so a key is published JWKS_MAX_AGE + KEY_STORE_SYNC_INTERVAL before it signs; a replica that cannot read it for {}s stops signing",
+                self.store.sync_interval.as_secs_f64(),
+                self.store.max_staleness.as_secs_f64()
             ),
         });
         lines
@@ -100,6 +105,21 @@ impl Config {
             out.push(
                 "KEY_STORE=memory: keys die with the process; after a restart new keys sign and verifiers holding the old JWKS meet an unknown kid for up to JWKS_MAX_AGE (use file:PATH or PostgreSQL)".into(),
             );
+        }
+        if !self.rotates() && self.store.location != crate::store::StoreLocation::Memory {
+            out.push(format!(
+                "KEY_STORE is set but unused: under {} {} and nothing is stored",
+                self.algorithm,
+                match self.signing {
+                    crate::config::Signing::Hmac(_) => "tokens are signed with the HMAC secret",
+                    _ => "the static key signs",
+                }
+            ));
+        }
+        if let crate::store::StoreLocation::Postgres(url) = &self.store.location
+            && let Some(warning) = crate::store::tls_warning(url)
+        {
+            out.push(warning);
         }
         if let Some(from) = self.ignored_secret {
             out.push(format!(

@@ -4,16 +4,19 @@
 use std::fmt;
 use std::sync::Arc;
 
+use zeroize::Zeroizing;
+
 use super::{ConfigError, parse};
 use crate::algorithm::Algorithm;
 use crate::keys::{SigningKey, pem};
 
-/// The HMAC secret. Its `Debug` never shows the bytes, so it cannot leak through a log line.
+/// The HMAC secret. Its `Debug` never shows the bytes, so it cannot leak through a log line,
+/// and its memory is zeroed when it is dropped.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
+pub struct Secret(Zeroizing<Vec<u8>>);
 
 impl Secret {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+    pub fn new(bytes: impl Into<Zeroizing<Vec<u8>>>) -> Self {
         Secret(bytes.into())
     }
     pub fn expose(&self) -> &[u8] {
@@ -52,9 +55,9 @@ pub fn read(
         expected: expected.into(),
     };
     let (from, bytes) = parse::value_or_file(lookup, "SECRET_KEY", "SECRET_KEY_FILE")?;
-    let given_pem = bytes.as_deref().is_some_and(pem::is_pem);
+    let given_pem = bytes.as_deref().is_some_and(|b| pem::is_pem(b));
     if alg.is_hmac() {
-        let bytes = bytes.unwrap_or_else(|| b"secret".to_vec());
+        let bytes = bytes.unwrap_or_else(|| Zeroizing::new(b"secret".to_vec()));
         if bytes.is_empty() {
             return Err(secret_error(from, "expected a non-empty HMAC secret"));
         }
@@ -66,7 +69,7 @@ pub fn read(
                 ),
             ));
         }
-        return Ok((Signing::Hmac(Secret(bytes)), None));
+        return Ok((Signing::Hmac(Secret::new(bytes)), None));
     }
     match bytes {
         Some(bytes) if given_pem => {

@@ -1,5 +1,8 @@
-//! `KEY_STORE`, `KEY_ENCRYPTION_KEY` / `KEY_ENCRYPTION_KEY_FILE` and
-//! `KEY_STORE_SYNC_INTERVAL`: where keys live and how they are kept at rest (contract §6).
+//! `KEY_STORE`, `KEY_ENCRYPTION_KEY` / `KEY_ENCRYPTION_KEY_FILE`, `KEY_STORE_SYNC_INTERVAL`
+//! and `KEY_STORE_MAX_STALENESS`: where keys live, how they are kept at rest, and how long a
+//! replica may trust its copy of a shared ring (contract §6, §6a). That PostgreSQL needs
+//! `KEY_ENCRYPTION_KEY` is checked when the store is opened to serve: `keys list` reads the
+//! public facts without it.
 
 use std::sync::Arc;
 
@@ -8,11 +11,12 @@ use super::parse::{self, Raw};
 use crate::store::crypt::Kek;
 use crate::store::{StoreConfig, StoreLocation};
 
-/// Reads the three parameters. `static_key` names where a static key came from, if any: a
+/// Reads the store's parameters. `static_key` names where a static key came from, if any: a
 /// static key never rotates, so storing it is a contradiction.
 pub fn read(
     location: &Raw,
     sync: &Raw,
+    staleness: &Raw,
     lookup: &impl Fn(&str) -> Option<String>,
     static_key: Option<&'static str>,
 ) -> Result<StoreConfig, ConfigError> {
@@ -34,7 +38,7 @@ pub fn read(
     let encryption = match bytes.filter(|b| !b.is_empty()) {
         None => None,
         Some(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|_| secret_error(from, "expected base64url text".into()))?;
+            let text = std::str::from_utf8(&bytes).map_err(|_| secret_error(from, "expected base64url text".into()))?;
             let kek = Kek::parse(text.trim()).map_err(|e| {
                 secret_error(
                     from,
@@ -44,16 +48,22 @@ pub fn read(
             Some(Arc::new(kek))
         }
     };
-    if parsed.is_shared() && encryption.is_none() {
-        return Err(secret_error(
-            "KEY_ENCRYPTION_KEY",
-            "required with a PostgreSQL KEY_STORE: base64url 32-byte keys, comma-separated (make one with `cusdeb-anonymous keys new-encryption-key`)".into(),
-        ));
+    let sync_interval = sync.seconds_f64(0.1)?;
+    let max_staleness = staleness.seconds_f64(1.0)?;
+    if parsed.is_shared() && max_staleness < sync_interval * 2 {
+        return Err(staleness.error(&format!(
+            "KEY_STORE_MAX_STALENESS ({}s{}) must be at least twice KEY_STORE_SYNC_INTERVAL ({}s{}), or one late read would stop signing",
+            max_staleness.as_secs_f64(),
+            staleness.default_note(),
+            sync_interval.as_secs_f64(),
+            sync.default_note()
+        )));
     }
     Ok(StoreConfig {
         location: parsed,
         encryption,
-        sync_interval: sync.seconds_f64(0.1)?,
+        sync_interval,
+        max_staleness,
     })
 }
 

@@ -25,7 +25,7 @@ pub mod plan;
 mod schedule;
 mod snapshot;
 pub use schedule::{MAX_PUBLISHED_KEYS, Schedule};
-pub use snapshot::{RingKey, Snapshot};
+pub use snapshot::{Freshness, RingKey, Snapshot};
 
 /// Where a key is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +79,7 @@ impl KeyTimes {
 
     /// A timeline that never ends: the HMAC secret or a static key, active from `now`.
     pub fn forever(now: OffsetDateTime) -> KeyTimes {
-        let end = now + time::Duration::days(365 * 1000);
+        let end = later(now, std::time::Duration::from_secs(1000 * 365 * 86_400));
         KeyTimes {
             published_at: now,
             activates_at: now,
@@ -89,16 +89,66 @@ impl KeyTimes {
     }
 }
 
+/// The earliest and latest times a stored record may hold: outside them a record is refused
+/// on load (a far-future or non-finite time is tampering or corruption, and must not reach
+/// the schedule's arithmetic).
+pub const EARLIEST: OffsetDateTime = time::macros::datetime!(2000-01-01 0:00 UTC);
+pub const LATEST: OffsetDateTime = time::macros::datetime!(4000-01-01 0:00 UTC);
+
+/// `t + d`, saturating far in the future instead of overflowing: no stored time can panic
+/// the schedule's arithmetic.
+pub fn later(t: OffsetDateTime, d: std::time::Duration) -> OffsetDateTime {
+    time::Duration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d))
+        .unwrap_or(time::macros::datetime!(9000-01-01 0:00 UTC))
+}
+
 /// A key as stored: everything needed to rebuild its signer and to know its state. The private
 /// key (PKCS#8 DER) is plaintext here; stores encrypt it at rest.
 #[derive(Clone)]
 pub struct KeyRecord {
     pub kid: String,
     pub algorithm: Algorithm,
+    /// When the key was generated; never changes (sealed records are bound to it).
+    pub created_at: OffsetDateTime,
     /// The public JWK, as JSON.
     pub public_jwk: String,
     pub private_key: Zeroizing<Vec<u8>>,
     pub times: KeyTimes,
+}
+
+impl KeyRecord {
+    /// Whether the record's times can be trusted: published ≤ activates ≤ retires ≤ removed,
+    /// created no later than published, all between [`EARLIEST`] and [`LATEST`]. The error
+    /// names the kid.
+    pub fn validate(&self) -> Result<(), String> {
+        let t = &self.times;
+        let all = [
+            self.created_at,
+            t.published_at,
+            t.activates_at,
+            t.retires_at,
+            t.removed_at,
+        ];
+        if let Some(bad) = all.iter().find(|x| !(EARLIEST..=LATEST).contains(*x)) {
+            return Err(format!(
+                "key {}: a stored time ({bad}) is outside {EARLIEST} .. {LATEST}",
+                self.kid
+            ));
+        }
+        if !(self.created_at <= t.published_at
+            && t.published_at <= t.activates_at
+            && t.activates_at <= t.retires_at
+            && t.retires_at <= t.removed_at)
+        {
+            return Err(format!(
+                "key {}: its times are out of order (created ≤ published ≤ activates ≤ retires ≤ removed)",
+                self.kid
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for KeyRecord {

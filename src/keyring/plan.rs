@@ -11,7 +11,7 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use super::{KeyRecord, KeyState, KeyTimes, Schedule};
+use super::{KeyRecord, KeyState, KeyTimes, Schedule, later};
 use crate::algorithm::Algorithm;
 
 /// What the ring needs from a writer at `now`.
@@ -67,7 +67,7 @@ pub fn add(records: &mut Vec<KeyRecord>, mut new: KeyRecord, now: OffsetDateTime
             let Some(current) = records.iter_mut().find(|r| state(r, now) == Some(KeyState::Active)) else {
                 return false;
             };
-            let published_long_enough = now + schedule.lead;
+            let published_long_enough = later(now, schedule.lead);
             let activates_at = if current.algorithm == new.algorithm {
                 current.times.retires_at.max(published_long_enough)
             } else {
@@ -88,7 +88,7 @@ pub fn extend(records: &mut [KeyRecord], alg: Algorithm, now: OffsetDateTime, sc
     if need(records, alg, now) != Need::Successor {
         return false;
     }
-    let until = now + schedule.lead;
+    let until = later(now, schedule.lead);
     match records.iter_mut().find(|r| state(r, now) == Some(KeyState::Active)) {
         Some(current) if current.times.retires_at < until => {
             retire_at(current, until, schedule);
@@ -115,12 +115,16 @@ impl fmt::Display for PlanError {
     }
 }
 
-/// `keys rotate`: the pending key takes over as soon as it has been published `lead` (at once
-/// if it has). Returns the pending key's kid and when it activates. Running processes make
-/// the next pending key when it does.
+/// `keys rotate`: the pending key takes over as soon as it has been published `lead`, and no
+/// earlier than `not_before` — `now` plus one sync interval with a shared store, so that a
+/// replica which has not read the change yet, and signs with the old key meanwhile, signs no
+/// later than the old key's new retirement (invariant 1 holds for its tokens). Returns the
+/// pending key's kid and when it activates. Running processes make the next pending key when
+/// it does.
 pub fn rotate(
     records: &mut [KeyRecord],
     now: OffsetDateTime,
+    not_before: OffsetDateTime,
     schedule: &Schedule,
 ) -> Result<(String, OffsetDateTime), PlanError> {
     let Some(p) = records.iter().position(|r| state(r, now) == Some(KeyState::Pending)) else {
@@ -128,7 +132,9 @@ pub fn rotate(
             "no pending key to rotate to yet; a running process publishes one".into(),
         ));
     };
-    let at = (records[p].times.published_at + schedule.lead).max(now);
+    let at = later(records[p].times.published_at, schedule.lead)
+        .max(now)
+        .max(not_before);
     if let Some(current) = records.iter_mut().find(|r| state(r, now) == Some(KeyState::Active)) {
         retire_at(current, at, schedule);
     }
@@ -168,17 +174,17 @@ pub fn next_change(records: &[KeyRecord], now: OffsetDateTime) -> Option<OffsetD
 
 /// A key published at `published_at` that signs from `activates_at` for one interval.
 fn timeline(published_at: OffsetDateTime, activates_at: OffsetDateTime, schedule: &Schedule) -> KeyTimes {
-    let retires_at = activates_at + schedule.interval;
+    let retires_at = later(activates_at, schedule.interval);
     KeyTimes {
         published_at,
         activates_at,
         retires_at,
-        removed_at: retires_at + schedule.retention,
+        removed_at: later(retires_at, schedule.retention),
     }
 }
 
 /// Moves `record`'s retirement (and so its removal) to `at`.
 fn retire_at(record: &mut KeyRecord, at: OffsetDateTime, schedule: &Schedule) {
     record.times.retires_at = at;
-    record.times.removed_at = at + schedule.retention;
+    record.times.removed_at = later(at, schedule.retention);
 }

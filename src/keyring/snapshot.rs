@@ -36,6 +36,18 @@ pub struct Snapshot {
     jwks: Bytes,
     /// Strong ETag of `jwks`: a quoted base64url SHA-256 of the body.
     etag: HeaderValue,
+    /// With a shared store: nothing signs from this snapshot once the store has not been
+    /// read for `KEY_STORE_MAX_STALENESS`.
+    freshness: Option<Freshness>,
+}
+
+/// How fresh a replica's copy of a shared ring is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    /// When the store answered last.
+    pub last_read: OffsetDateTime,
+    /// From then on nothing signs (`last_read + KEY_STORE_MAX_STALENESS`).
+    pub until: OffsetDateTime,
 }
 
 impl Snapshot {
@@ -80,7 +92,24 @@ impl Snapshot {
             signers,
             jwks: Bytes::from(jwks),
             etag: HeaderValue::try_from(etag).expect("a quoted base64url digest is a valid header value"),
+            freshness: None,
         }
+    }
+
+    /// The same snapshot, bounded by how fresh its source is.
+    pub fn with_freshness(mut self, freshness: Option<Freshness>) -> Snapshot {
+        self.freshness = freshness;
+        self
+    }
+
+    /// The freshness bound, when the ring comes from a shared store.
+    pub fn freshness(&self) -> Option<Freshness> {
+        self.freshness
+    }
+
+    /// Whether the copy is too old to sign from at `now`.
+    pub fn is_stale(&self, now: OffsetDateTime) -> bool {
+        self.freshness.is_some_and(|f| now >= f.until)
     }
 
     /// The key that was active when the snapshot was built.
@@ -90,8 +119,12 @@ impl Snapshot {
 
     /// The key that may sign at `now`: the one whose signing window holds `now` — so a pending
     /// key takes over at its time even before the next snapshot is built. Past the last
-    /// window this snapshot knows, nothing signs (fail closed).
+    /// window this snapshot knows, or once its copy of a shared ring is stale, nothing signs
+    /// (fail closed).
     pub fn signer(&self, now: OffsetDateTime) -> Option<&Arc<SigningKey>> {
+        if self.is_stale(now) {
+            return None;
+        }
         self.signers
             .iter()
             .find(|(from, until, _)| *from <= now && now < *until)

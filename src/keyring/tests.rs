@@ -30,6 +30,7 @@ fn new_key(alg: Algorithm) -> (KeyRecord, Arc<SigningKey>) {
         algorithm: alg,
         public_jwk: serde_json::to_string(new.key.jwk().unwrap()).unwrap(),
         private_key: new.pkcs8,
+        created_at: t(0),
         times: KeyTimes::forever(t(0)),
     };
     (record, Arc::new(new.key))
@@ -222,12 +223,19 @@ fn operators_rotate_and_revoke() {
     let mut ring = Ring::default();
     let a = ring.add(Algorithm::EdDSA, t(0)).unwrap();
     assert!(
-        plan::rotate(&mut ring.records, t(2), &SCHEDULE).is_err(),
+        plan::rotate(&mut ring.records, t(2), t(2), &SCHEDULE).is_err(),
         "no pending key yet"
     );
     let b = ring.add(Algorithm::EdDSA, t(2)).unwrap();
     // Rotate: B takes over once published `lead` (t=12), not at the end of A's interval.
-    let (kid, at) = plan::rotate(&mut ring.records, t(5), &SCHEDULE).unwrap();
+    let mut copy = ring.records.clone();
+    let (_, at) = plan::rotate(&mut copy, t(5), t(15), &SCHEDULE).unwrap();
+    assert_eq!(
+        at,
+        t(15),
+        "no earlier than a sync interval from now (replicas not yet synced)"
+    );
+    let (kid, at) = plan::rotate(&mut ring.records, t(5), t(5), &SCHEDULE).unwrap();
     assert_eq!((kid.as_str(), at), (b.as_str(), t(12)));
     assert_eq!(
         ring.states(t(12)),
@@ -254,4 +262,33 @@ fn jwks_has_public_members_only() {
     names.sort();
     assert_eq!(names, ["alg", "crv", "kid", "kty", "use", "x"]);
     assert_eq!((jwk["use"].as_str(), jwk["alg"].as_str()), (Some("sig"), Some("EdDSA")));
+}
+
+#[test]
+fn stored_times_are_validated_and_arithmetic_saturates() {
+    let (mut record, _) = new_key(Algorithm::EdDSA);
+    record.times = KeyTimes {
+        published_at: t(0),
+        activates_at: t(10),
+        retires_at: t(20),
+        removed_at: t(30),
+    };
+    assert!(record.validate().is_ok());
+    let far = time::macros::datetime!(9999-12-31 0:00 UTC);
+    let mut bad = record.clone();
+    bad.times.removed_at = far;
+    assert!(bad.validate().unwrap_err().contains(&record.kid));
+    let mut bad = record.clone();
+    bad.times.activates_at = t(25);
+    assert!(bad.validate().unwrap_err().contains("out of order"));
+    let mut bad = record.clone();
+    bad.created_at = t(1);
+    assert!(bad.validate().is_err(), "created after publication");
+    // The schedule's arithmetic never panics, whatever the time it meets.
+    assert!(later(far, Duration::from_secs(u64::MAX)) > t(0));
+    let mut records = vec![record.clone()];
+    records[0].times.retires_at = far;
+    records[0].times.removed_at = far;
+    let _ = plan::extend(&mut records, Algorithm::EdDSA, far, &SCHEDULE);
+    let _ = plan::add(&mut records, new_key(Algorithm::EdDSA).0, t(15), &SCHEDULE);
 }

@@ -1,8 +1,8 @@
 //! The key lifecycle in the log: each key's published, activated, retired and removed events
 //! between two snapshots, with kid, algorithm and times in `TIME_ZONE`; and the rotation count.
 
-use super::{RotationMetrics, Snapshot};
-use crate::keyring::{KeyState, RingKey};
+use crate::keyring::{KeyState, RingKey, Snapshot};
+use crate::metrics::RotationMetrics;
 use crate::zone::Zone;
 
 /// Whether any key appeared, left or changed state.

@@ -5,13 +5,20 @@
 //! shared), asks [`plan`] what the ring needs at `now`, generates a key off the runtime when
 //! one is needed and writes it through the store's transaction (which re-checks the need, so
 //! racing replicas add one key), prunes removed keys, and publishes the snapshot at `now`.
-//! A failed generation is logged and retried with backoff while the active key is extended in
-//! the store; a store that cannot be reached is retried while the last known ring keeps
-//! serving — and no key signs past its retire time (`Snapshot::signer`).
+//!
+//! Failures (contract §6a): reads and writes back off separately ([`backoff`]: exponential,
+//! jittered, really slept), so a blocked writer never stops the reads that keep a replica
+//! fresh. A generated key the store did not take is kept and written again, never generated
+//! again. A failed generation is retried with backoff while the active key is extended in the
+//! store. With a shared store, a replica that has not read it for `KEY_STORE_MAX_STALENESS`
+//! stops signing (the snapshot carries the bound), so a key revoked meanwhile cannot sign
+//! from it. No key ever signs past its retire time (`Snapshot::signer`).
 
-pub mod clock;
+mod backoff;
 mod log;
 mod publish;
+
+pub use crate::clock::{self, Clock};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,14 +27,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-pub use clock::Clock;
-
 use crate::algorithm::Algorithm;
-use crate::keyring::{KeyRecord, KeyRing, RingWriter, Schedule, Snapshot, plan};
+use crate::keyring::{KeyRecord, KeyRing, RingWriter, Schedule, later, plan};
 use crate::keys::{KeyError, NewKey, SigningKey};
 use crate::metrics::RotationMetrics;
-use crate::store::KeyStore;
+use crate::store::{KeyStore, StoreError};
 use crate::zone::Zone;
+use backoff::Backoff;
 
 /// How keys are made; a function so tests can inject failures.
 pub type Generator = Arc<dyn Fn(Algorithm) -> Result<NewKey, KeyError> + Send + Sync>;
@@ -37,17 +43,17 @@ pub fn generator(rsa_bits: usize) -> Generator {
     Arc::new(move |alg| crate::keys::generate(alg, rsa_bits))
 }
 
-const RETRY_MIN: Duration = Duration::from_millis(250);
-const RETRY_MAX: Duration = Duration::from_secs(30);
-
 /// Everything the task needs.
 pub struct Rotation {
     pub writer: RingWriter,
     pub store: Arc<KeyStore>,
+    /// `ALGO`: what this process claims for the ring when it starts.
     pub algorithm: Algorithm,
     pub schedule: Schedule,
     /// `KEY_STORE_SYNC_INTERVAL` for a shared store; `None` when this process is the only writer.
     pub sync_every: Option<Duration>,
+    /// `KEY_STORE_MAX_STALENESS` for a shared store.
+    pub max_staleness: Option<Duration>,
     pub generate: Generator,
     pub clock: Clock,
     pub metrics: RotationMetrics,
@@ -62,16 +68,51 @@ pub struct Primed(Known);
 struct Known {
     /// The records as last read or written; `None` until the store answered once.
     records: Option<Vec<KeyRecord>>,
+    /// The ring's algorithm as last read.
+    ring_algorithm: Option<Algorithm>,
     /// Signers already built, by kid: a sync does not parse every key again.
     signers: HashMap<String, Arc<SigningKey>>,
-    next_sync: OffsetDateTime,
-    store_retry: Duration,
-    generation_retry: Duration,
+    /// When the store answered a read (or a write) last.
+    last_read: Option<OffsetDateTime>,
+    /// No read before this time: the next sync, or the next retry after a failure.
+    next_read: OffsetDateTime,
+    read_backoff: Backoff,
+    /// No write before this time (backoff after a failed write).
+    write_after: OffsetDateTime,
+    write_backoff: Backoff,
+    /// A generated key the store has not taken yet: written again, never generated again.
+    unstored: Option<KeyRecord>,
+    /// This process started with an `ALGO` the ring does not have yet: claim it once.
+    claim: bool,
+    /// A generation failed: the active key's extension is still to be written.
+    extend: bool,
+    generation_backoff: Backoff,
     /// No generation before this time (backoff after a failure).
     generate_after: OffsetDateTime,
     /// A key being generated off the runtime, and when it started. Rounds (and syncs) go on
     /// meanwhile: a replica generating an RSA key for seconds still learns its peers' keys.
     generating: Option<(tokio::task::JoinHandle<Result<NewKey, KeyError>>, std::time::Instant)>,
+}
+
+impl Known {
+    fn new(now: OffsetDateTime) -> Known {
+        Known {
+            records: None,
+            ring_algorithm: None,
+            signers: HashMap::new(),
+            last_read: None,
+            next_read: now,
+            read_backoff: Backoff::default(),
+            write_after: now,
+            write_backoff: Backoff::default(),
+            unstored: None,
+            claim: true,
+            extend: false,
+            generation_backoff: Backoff::default(),
+            generate_after: now,
+            generating: None,
+        }
+    }
 }
 
 impl Rotation {
@@ -81,28 +122,32 @@ impl Rotation {
     }
 
     /// Reads the store once (waiting at most `limit`) and publishes what it holds, so that a
-    /// usable stored key signs from the very first request. A store that does not answer in
-    /// time leaves the ring empty (not ready); the task retries.
-    pub async fn prime(&self, limit: Duration) -> Primed {
+    /// usable stored key signs from the very first request. An answer that waiting cannot
+    /// improve (wrong password, no database, a key nothing decrypts, a malformed record) is
+    /// returned: the process exits 2. A store out of reach leaves the ring empty (not ready)
+    /// and is retried with backoff.
+    pub async fn prime(&self, limit: Duration) -> Result<Primed, StoreError> {
         let now = self.clock.now();
-        let mut known = Known {
-            records: None,
-            signers: HashMap::new(),
-            next_sync: now,
-            store_retry: RETRY_MIN,
-            generation_retry: RETRY_MIN,
-            generate_after: now,
-            generating: None,
-        };
+        let mut known = Known::new(now);
         match tokio::time::timeout(limit, self.store.load()).await {
-            Ok(Ok(records)) => {
-                self.stored(&mut known, records, now);
-                self.publish(&mut known);
+            Ok(Ok(ring)) => {
+                self.read_ok(&mut known, ring, now);
+                let refused = self.publish(&mut known);
+                if let Some((kid, error)) = refused.into_iter().next() {
+                    return Err(StoreError::config(
+                        "KEY_STORE",
+                        format!("stored key {kid} cannot be loaded: {error}"),
+                    ));
+                }
             }
-            Ok(Err(e)) => self.store_failed(&mut known, &e, "read"),
-            Err(_) => tracing::warn!(?limit, "the key store did not answer at start; not ready until it does"),
+            Ok(Err(e)) if e.is_definitive() => return Err(e),
+            Ok(Err(e)) => self.read_failed(&mut known, &e, now),
+            Err(_) => {
+                let error = StoreError::passing(format!("the key store did not answer within {limit:?} at start"));
+                self.read_failed(&mut known, &error, now);
+            }
         }
-        Primed(known)
+        Ok(Primed(known))
     }
 
     /// Runs until `shutdown` turns true — at once, even while a key is being generated (that
@@ -132,106 +177,168 @@ impl Rotation {
         }
     }
 
-    /// One round: read, decide, write (a key `generated` since the last round too), publish.
-    /// Returns how long to sleep at most.
+    /// The algorithm the ring works towards: the ring's own, once known.
+    fn target(&self, known: &Known) -> Algorithm {
+        known.ring_algorithm.unwrap_or(self.algorithm)
+    }
+
+    /// One round: read when due, write what is owed, generate when needed, publish. Returns
+    /// how long to sleep at most.
     async fn round(&self, known: &mut Known, generated: Option<Generated>) -> Duration {
         if let Some(done) = generated {
             let started = known.generating.take().map(|(_, started)| started);
-            self.generated(known, done, started).await;
+            self.generated(known, done, started);
         }
         let now = self.clock.now();
-        let mut store_up = true;
-        if known.records.is_none() || (self.sync_every.is_some() && now >= known.next_sync) {
+        let reads_due = known.records.is_none() || self.sync_every.is_some();
+        if reads_due && now >= known.next_read {
             match self.store.load().await {
-                Ok(records) => self.stored(known, records, now),
-                Err(e) => {
-                    self.store_failed(known, &e, "read");
-                    store_up = false;
-                }
+                Ok(ring) => self.read_ok(known, ring, now),
+                Err(e) => self.read_failed(known, &e, now),
             }
         }
-        if store_up && let Some(records) = known.records.as_ref() {
-            if records.iter().any(|r| r.times.removed_at <= now) {
-                self.write(known, move |records| plan::prune(records, now)).await;
-            }
-            let need = known.records.as_ref().map(|r| plan::need(r, self.algorithm, now));
-            if need.is_some_and(|n| n != plan::Need::Nothing)
-                && now >= known.generate_after
-                && known.generating.is_none()
-            {
-                let (generate, alg) = (self.generate.clone(), self.algorithm);
-                let task = tokio::task::spawn_blocking(move || generate(alg));
-                known.generating = Some((task, std::time::Instant::now()));
-            }
+        if known.records.is_some() && now >= known.write_after {
+            self.writes(known, now).await;
+        }
+        let target = self.target(known);
+        if let Some(records) = known.records.as_ref()
+            && plan::need(records, target, now) != plan::Need::Nothing
+            && known.unstored.is_none()
+            && known.generating.is_none()
+            && now >= known.generate_after
+        {
+            let generate = self.generate.clone();
+            let task = tokio::task::spawn_blocking(move || generate(target));
+            known.generating = Some((task, std::time::Instant::now()));
         }
         // Even with the store down, the ring known so far moves on with time.
         self.publish(known);
+
         let now = self.clock.now();
-        let mut wait = known
-            .records
-            .as_ref()
-            .and_then(|r| plan::next_change(r, now))
-            .map_or(Duration::from_secs(3600), |t| until(t, now));
-        if let Some(every) = self.sync_every {
-            wait = wait.min(until(known.next_sync, now)).min(every);
+        let records = known.records.as_deref().unwrap_or_default();
+        let mut wait = plan::next_change(records, now).map_or(Duration::from_secs(3600), |t| until(t, now));
+        if reads_due {
+            wait = wait.min(until(known.next_read, now));
         }
-        let needs_key = known
-            .records
-            .as_ref()
-            .is_some_and(|r| plan::need(r, self.algorithm, now) != plan::Need::Nothing);
+        if self.owes_writes(known, now) {
+            wait = wait.min(until(known.write_after, now));
+        }
+        let needs_key = known.records.is_some() && plan::need(records, target, now) != plan::Need::Nothing;
         // While a key is being generated, its completion wakes the task.
-        if needs_key && known.generating.is_none() {
+        if needs_key && known.generating.is_none() && known.unstored.is_none() {
             wait = wait.min(until(known.generate_after, now));
-        }
-        if !store_up || known.records.is_none() {
-            wait = wait.min(known.store_retry);
         }
         wait
     }
 
-    /// Writes a generated key; on failure extends the active key and backs off.
-    async fn generated(&self, known: &mut Known, generated: Generated, started: Option<std::time::Instant>) {
-        let (schedule, now, alg) = (self.schedule, self.clock.now(), self.algorithm);
+    /// Whether a write is owed: the ring's algorithm to claim, removed keys to prune, a key
+    /// to store, an extension to record.
+    fn owes_writes(&self, known: &Known, now: OffsetDateTime) -> bool {
+        let prune = known
+            .records
+            .as_ref()
+            .is_some_and(|r| r.iter().any(|r| r.times.removed_at <= now));
+        known.records.is_some() && (known.claim || prune || known.unstored.is_some() || known.extend)
+    }
+
+    /// Writes what is owed, in order; stops at the first failure (the write backoff holds
+    /// the rest until the next attempt).
+    async fn writes(&self, known: &mut Known, now: OffsetDateTime) {
+        if known.claim {
+            let alg = self.algorithm;
+            let claimed = self
+                .write(known, move |ring, _| {
+                    if ring.algorithm == Some(alg) {
+                        return false;
+                    }
+                    if let Some(previous) = ring.algorithm {
+                        tracing::warn!(
+                            from = previous.name(),
+                            to = alg.name(),
+                            "ALGO differs from the key ring's: this process, started last, moves the ring to its ALGO; keys of the old algorithm retire as the new one's take over"
+                        );
+                    }
+                    ring.algorithm = Some(alg);
+                    true
+                })
+                .await;
+            if !claimed {
+                return;
+            }
+            known.claim = false;
+        }
+        let prune = known
+            .records
+            .as_ref()
+            .is_some_and(|r| r.iter().any(|r| r.times.removed_at <= now));
+        if prune && !self.write(known, |ring, now| plan::prune(&mut ring.records, now)).await {
+            return;
+        }
+        if let Some(record) = known.unstored.clone() {
+            let schedule = self.schedule;
+            if !self
+                .write(known, move |ring, now| {
+                    plan::add(&mut ring.records, record, now, &schedule)
+                })
+                .await
+            {
+                return;
+            }
+            known.unstored = None;
+        }
+        if known.extend {
+            let (alg, schedule) = (self.target(known), self.schedule);
+            if self
+                .write(known, move |ring, now| {
+                    plan::extend(&mut ring.records, alg, now, &schedule)
+                })
+                .await
+            {
+                known.extend = false;
+            }
+        }
+    }
+
+    /// Takes a finished generation: the key waits in `unstored` for its write; a failure is
+    /// retried with backoff and the active key's extension is owed.
+    fn generated(&self, known: &mut Known, generated: Generated, started: Option<std::time::Instant>) {
+        let now = self.clock.now();
         match generated {
             Ok(Ok(NewKey { key, pkcs8 })) => {
-                known.generation_retry = RETRY_MIN;
+                known.generation_backoff.reset();
+                let alg = key.algorithm();
                 let kid = key.kid().unwrap_or_default().to_owned();
                 let took_ms = started.map_or(0, |s| s.elapsed().as_millis() as u64);
                 tracing::info!(kid, algorithm = alg.name(), took_ms, "key generated");
-                let record = KeyRecord {
+                known.unstored = Some(KeyRecord {
                     kid: kid.clone(),
                     algorithm: alg,
+                    created_at: now,
                     public_jwk: key
                         .jwk()
                         .and_then(|j| serde_json::to_string(j).ok())
                         .unwrap_or_default(),
                     private_key: pkcs8,
                     times: crate::keyring::KeyTimes::forever(now),
-                };
+                });
                 known.signers.insert(kid, Arc::new(key));
-                self.write(known, move |records| plan::add(records, record, now, &schedule))
-                    .await;
             }
-            failed => {
-                let error = match failed {
-                    Ok(Err(e)) => e.to_string(),
-                    Err(e) => e.to_string(),
-                    Ok(Ok(_)) => unreachable!("handled above"),
-                };
-                let retry_in = known.generation_retry;
-                tracing::error!(
-                    algorithm = alg.name(),
-                    error,
-                    ?retry_in,
-                    "key generation failed; the active key keeps signing"
-                );
-                self.metrics.generation_failures.inc();
-                known.generate_after = now + retry_in;
-                known.generation_retry = (retry_in * 2).min(RETRY_MAX);
-                self.write(known, move |records| plan::extend(records, alg, now, &schedule))
-                    .await;
-            }
+            Ok(Err(e)) => self.generation_failed(known, e.to_string(), now),
+            Err(e) => self.generation_failed(known, e.to_string(), now),
         }
+    }
+
+    fn generation_failed(&self, known: &mut Known, error: String, now: OffsetDateTime) {
+        let retry_in = known.generation_backoff.failed();
+        tracing::error!(
+            algorithm = self.target(known).name(),
+            error,
+            ?retry_in,
+            "key generation failed; the active key keeps signing"
+        );
+        self.metrics.generation_failures.inc();
+        known.generate_after = later(now, retry_in);
+        known.extend = true;
     }
 }
 

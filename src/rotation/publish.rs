@@ -6,67 +6,100 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::{Known, RETRY_MAX, RETRY_MIN, Rotation, log};
-use crate::keyring::{KeyRecord, Snapshot};
+use super::{Known, Rotation, log};
+use crate::keyring::{Freshness, KeyRecord, Snapshot, later};
 use crate::keys::{KeyError, SigningKey};
+use crate::store::{Ring, StoreError};
 
 impl Rotation {
-    /// Applies `change` through the store; keeps what it returns.
-    pub(super) async fn write<F>(&self, known: &mut Known, change: F)
+    /// Applies `change` through the store (at the store's `now`); keeps what it returns.
+    /// Whether the store took it.
+    pub(super) async fn write<F>(&self, known: &mut Known, change: F) -> bool
     where
-        F: FnOnce(&mut Vec<KeyRecord>) -> bool + Send + 'static,
+        F: FnOnce(&mut Ring, OffsetDateTime) -> bool + Send + 'static,
     {
-        match self.store.update(change).await {
-            Ok(records) => {
+        match self.store.update(self.clock, change).await {
+            Ok(ring) => {
                 let now = self.clock.now();
-                self.stored(known, records, now);
+                self.read_ok(known, ring, now);
+                known.write_backoff.reset();
+                true
             }
-            Err(e) => self.store_failed(known, &e, "write"),
+            Err(e) => {
+                let now = self.clock.now();
+                let retry_in = known.write_backoff.failed();
+                known.write_after = later(now, retry_in);
+                self.metrics.store_errors.inc();
+                let kept = known.unstored.as_ref().map(|r| r.kid.as_str());
+                tracing::error!(%e, ?retry_in, kept_key = kept, "key store write failed; the ring last known serves, the write is retried");
+                false
+            }
         }
     }
 
-    pub(super) fn stored(&self, known: &mut Known, records: Vec<KeyRecord>, now: OffsetDateTime) {
-        known.records = Some(records);
-        known.store_retry = RETRY_MIN;
-        if let Some(every) = self.sync_every {
-            known.next_sync = now + every;
+    /// The store answered at `now` with `ring`.
+    pub(super) fn read_ok(&self, known: &mut Known, ring: Ring, now: OffsetDateTime) {
+        if ring.algorithm == Some(self.algorithm) {
+            known.claim = false;
         }
+        known.records = Some(ring.records);
+        known.ring_algorithm = ring.algorithm;
+        known.last_read = Some(now);
+        known.read_backoff.reset();
+        known.next_read = match self.sync_every {
+            Some(every) => later(now, every),
+            None => now,
+        };
         self.metrics.store_synced(now);
     }
 
-    pub(super) fn store_failed(&self, known: &mut Known, error: &crate::store::StoreError, what: &str) {
-        let retry_in = known.store_retry;
-        tracing::error!(%error, ?retry_in, "key store {what} failed; serving the ring last known");
+    /// A read failed at `now`: the next one waits out the backoff.
+    pub(super) fn read_failed(&self, known: &mut Known, error: &StoreError, now: OffsetDateTime) {
+        let retry_in = known.read_backoff.failed();
+        known.next_read = later(now, retry_in);
         self.metrics.store_errors.inc();
-        // Back off, but never past one sync interval: a store that is back is read soon.
-        let cap = self
-            .sync_every
-            .map_or(RETRY_MAX, |every| every.clamp(RETRY_MIN, RETRY_MAX));
-        known.store_retry = (retry_in * 2).min(cap);
+        match known.records {
+            Some(_) => tracing::error!(%error, ?retry_in, "key store read failed; serving the ring last known"),
+            None => tracing::error!(%error, ?retry_in, "key store read failed; not ready until it answers"),
+        }
     }
 
-    /// Builds the snapshot at `now` from the known records and publishes it if it differs.
-    pub(super) fn publish(&self, known: &mut Known) {
+    /// Builds the snapshot at `now` from the known records and publishes it. Returns the
+    /// records whose key could not be loaded (left out), with why.
+    pub(super) fn publish(&self, known: &mut Known) -> Vec<(String, KeyError)> {
         let Some(records) = known.records.as_ref() else {
-            return;
+            return Vec::new();
         };
         let now = self.clock.now();
         let mut keys = Vec::with_capacity(records.len());
+        let mut refused = Vec::new();
         for record in records {
             match signer(&mut known.signers, record) {
                 Ok(key) => keys.push((key, record.times)),
                 Err(e) => {
-                    tracing::error!(kid = record.kid, error = %e, "a stored key cannot be loaded; it is left out")
+                    tracing::error!(kid = record.kid, error = %e, "a stored key cannot be loaded; it is left out");
+                    refused.push((record.kid.clone(), e));
                 }
             }
         }
-        known.signers.retain(|kid, _| records.iter().any(|r| &r.kid == kid));
-        let after = Snapshot::at(keys, now);
+        let unstored = known.unstored.as_ref().map(|r| r.kid.as_str());
+        known
+            .signers
+            .retain(|kid, _| records.iter().any(|r| &r.kid == kid) || Some(kid.as_str()) == unstored);
+        let freshness = match (self.max_staleness, known.last_read) {
+            (Some(bound), Some(read)) => Some(Freshness {
+                last_read: read,
+                until: later(read, bound),
+            }),
+            _ => None,
+        };
+        let after = Snapshot::at(keys, now).with_freshness(freshness);
         let before = self.ring().load_full();
         if log::changed(&before, &after) {
             log::record_changes(&before, &after, &self.metrics, &self.zone);
         }
         self.writer.publish(Arc::new(after));
+        refused
     }
 }
 

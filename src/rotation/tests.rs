@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 use crate::keyring::{KeyState, Snapshot};
+use crate::metrics::RotationMetrics;
 
 #[tokio::test(start_paused = true)]
 async fn rotates_on_schedule_and_retries_failed_generation() {
@@ -31,12 +32,13 @@ async fn rotates_on_schedule_and_retries_failed_generation() {
         algorithm: Algorithm::ES256,
         schedule,
         sync_every: None,
+        max_staleness: None,
         generate,
         clock: Clock::tokio(OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()),
         metrics: metrics.clone(),
         zone: Zone::get("UTC").unwrap(),
     };
-    let primed = task.prime(Duration::from_secs(1)).await;
+    let primed = task.prime(Duration::from_secs(1)).await.unwrap();
     let task = tokio::spawn(task.run(primed, stop_rx));
 
     // Two failures (retried after 250 ms, then 500 ms), then the first key and a pending one.
@@ -50,7 +52,7 @@ async fn rotates_on_schedule_and_retries_failed_generation() {
     assert_eq!(metrics.generation_failures.get(), 2);
     assert_eq!(metrics.rotations.get(), 0);
     assert_eq!(
-        store.load().await.unwrap().len(),
+        store.load().await.unwrap().records.len(),
         2,
         "the store holds what the ring shows"
     );
@@ -72,7 +74,7 @@ async fn rotates_on_schedule_and_retries_failed_generation() {
     tokio::time::sleep(Duration::from_secs(21)).await;
     assert!(ring.load().keys().iter().all(|k| k.key.kid() != Some(a.as_str())));
     assert_eq!(ring.load().keys().len(), 2);
-    assert!(store.load().await.unwrap().iter().all(|r| r.kid != a));
+    assert!(store.load().await.unwrap().records.iter().all(|r| r.kid != a));
 
     stop.send(true).unwrap();
     task.await.unwrap();

@@ -62,7 +62,8 @@ pub enum ReadyResponse {
     /// A signing key is active: tokens can be issued.
     #[oai(status = 200)]
     Ready(Json<Readiness>),
-    /// No signing key yet (asymmetric keys are still being generated).
+    /// No key may sign now: none made yet, the store out of reach past the known keys'
+    /// retirement, or (shared store) not read for `KEY_STORE_MAX_STALENESS`; `reason` says which.
     #[oai(status = 503)]
     NotReady(Json<Readiness>),
 }
@@ -94,12 +95,25 @@ impl HealthApi {
         let snapshot = state.ring.load();
         let zone = &state.config.time_zone;
         let pending = snapshot.pending();
-        let signer = snapshot.signer(time::OffsetDateTime::now_utc());
+        let now = time::OffsetDateTime::now_utc();
+        let signer = snapshot.signer(now);
+        let reason = match (signer, snapshot.freshness()) {
+            (Some(_), _) => None,
+            (None, Some(f)) if snapshot.is_stale(now) => Some(format!(
+                "the key store has not been read since {} (KEY_STORE_MAX_STALENESS): this replica stops signing until it answers, so that a key revoked meanwhile cannot sign",
+                zone.rfc3339(f.last_read)
+            )),
+            (None, _) if snapshot.keys().is_empty() => Some(
+                "no key is known yet: the first key is being made, or the key store has not answered since start"
+                    .into(),
+            ),
+            (None, _) => Some(
+                "no key may sign now: the key store has been out of reach past the last known key's retirement".into(),
+            ),
+        };
         let body = Readiness {
             ready: signer.is_some(),
-            reason: signer.is_none().then(|| {
-                "no key may sign now: the first key is not made yet, or the key store has been out of reach past the last known key's retirement".into()
-            }),
+            reason,
             algorithm: state.config.algorithm.name().into(),
             active_kid: signer.and_then(|k| k.kid().map(str::to_owned)),
             next_kid: pending.and_then(|k| k.key.kid().map(str::to_owned)),

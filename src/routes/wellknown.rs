@@ -66,9 +66,10 @@ pub enum JwksResponse {
         #[oai(header = "Cache-Control")] Header,
         #[oai(header = "Access-Control-Allow-Origin")] Header,
     ),
-    /// The first signing key does not exist yet (it is being generated): no key set is
-    /// served that a client could cache without the key about to sign. Retry after
-    /// `Retry-After` seconds.
+    /// No key is known yet (the first is being generated, or the key store has not answered
+    /// since start): no key set is served that a client could cache without the key about to
+    /// sign. Retry after `Retry-After` seconds. While keys are known but none may sign (fail
+    /// closed), they are served `200` with `Cache-Control: no-store`.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(
         Json<Problem>,
@@ -118,17 +119,23 @@ impl WellKnownApi {
     ///
     /// Every key a token may name in its `kid` is here from at least `JWKS_MAX_AGE` before
     /// it signs until `CLOCK_LEEWAY` after the last token it signed expires. Before the
-    /// first key exists the answer is `503`, never a cacheable empty set.
+    /// first key is known the answer is `503`, never a cacheable empty set; while keys are
+    /// known but this process cannot sign, they are served `no-store`.
     #[oai(path = "/.well-known/jwks.json", method = "get", operation_id = "jwks")]
     async fn jwks(&self, req: &Request) -> JwksResponse {
         let state = self.0.state();
         let snapshot = state.ring.load();
-        if snapshot.active().is_none() {
+        if snapshot.keys().is_empty() {
             let u = problem::unavailable(1, "the first signing key is being generated; retry shortly");
             return JwksResponse::Unavailable(u.problem, u.retry_after, NO_STORE, ANY_ORIGIN);
         }
         let etag = Header(snapshot.etag().clone());
-        let cache = Header(state.jwks_cache_control.clone());
+        // Known keys are always served (tokens they signed are still valid); while this
+        // process cannot sign, nobody may keep the answer.
+        let cache = match snapshot.signer(time::OffsetDateTime::now_utc()) {
+            Some(_) => Header(state.jwks_cache_control.clone()),
+            None => NO_STORE,
+        };
         if if_none_match(req, etag.0.as_bytes()) {
             return JwksResponse::NotModified(etag, cache, ANY_ORIGIN);
         }

@@ -49,28 +49,51 @@ impl fmt::Debug for StoreLocation {
     }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`. The userinfo ends at
+/// the last `@` before the query, so a password holding `/`, `@` or `:` is hidden whole.
 fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "postgres://***".into();
     };
-    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{userinfo}@{host}"),
-        },
-        None => authority.to_owned(),
+    let (before_query, query) = rest.split_at(rest.find('?').unwrap_or(rest.len()));
+    let shown = match before_query.rfind('@') {
+        Some(at) => {
+            let (userinfo, host) = (&before_query[..at], &before_query[at..]);
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:***{host}"),
+                None => before_query.to_owned(),
+            }
+        }
+        None => before_query.to_owned(),
     };
     // A password may also come as a query parameter.
-    let tail = match tail.find("password=") {
+    let query = match query.find("password=") {
         Some(i) => {
-            let end = tail[i..].find('&').map_or(tail.len(), |e| i + e);
-            format!("{}password=***{}", &tail[..i], &tail[end..])
+            let end = query[i..].find('&').map_or(query.len(), |e| i + e);
+            format!("{}password=***{}", &query[..i], &query[end..])
         }
-        None => tail.to_owned(),
+        None => query.to_owned(),
     };
-    format!("{scheme}://{authority}{tail}")
+    format!("{scheme}://{shown}{query}")
+}
+
+/// The warning for a PostgreSQL URL whose connection can be intercepted: a host that is not
+/// loopback (or a socket) without `sslmode=verify-full` or `verify-ca`.
+pub fn tls_warning(url: &str) -> Option<String> {
+    let options: sqlx::postgres::PgConnectOptions = url.parse().ok()?;
+    let host = options.get_host();
+    let local = host.starts_with('/')
+        || host == "localhost"
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let verified = matches!(
+        options.get_ssl_mode(),
+        sqlx::postgres::PgSslMode::VerifyFull | sqlx::postgres::PgSslMode::VerifyCa
+    );
+    (!local && !verified).then(|| {
+        format!(
+            "KEY_STORE connects to {host} without sslmode=verify-full (or verify-ca): whoever sits on the network path can read and change the key ring's traffic (the private keys are sealed, but times and rows are not); add ?sslmode=verify-full"
+        )
+    })
 }
 
 #[cfg(test)]
@@ -94,5 +117,25 @@ mod tests {
             shown.contains("issuer:***@db:5432/keys?password=***&sslmode=require"),
             "{shown}"
         );
+        for (url, hidden) in [
+            ("postgres://u:pa/ss@db/x", "pa/ss"),
+            ("postgres://u:p@ss@db:5432/x", "p@ss"),
+            ("postgres://u:a:b@db/x?sslmode=require", "a:b"),
+        ] {
+            let shown = StoreLocation::parse(url).unwrap().describe();
+            assert!(
+                !shown.contains(hidden) && shown.starts_with("postgres://u:***@db"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn unverified_tls_to_a_remote_host_is_warned_about() {
+        assert!(tls_warning("postgres://u@db.example/x").is_some());
+        assert!(tls_warning("postgres://u@db.example/x?sslmode=require").is_some());
+        assert!(tls_warning("postgres://u@db.example/x?sslmode=verify-full").is_none());
+        assert!(tls_warning("postgres://u@127.0.0.1/x").is_none());
+        assert!(tls_warning("postgres://u@localhost/x").is_none());
     }
 }

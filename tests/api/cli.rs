@@ -75,9 +75,21 @@ fn every_bad_parameter_exits_2_with_one_line_naming_it() {
 /// `--help` as (name, default) pairs, read from its text: `NAME meaning [default X]` or
 /// `NAME meaning [unset]`.
 fn help_defaults(help: &str) -> Vec<(String, String)> {
-    help.lines()
+    // An entry starts with its name two columns in; deeper-indented lines continue it.
+    let mut entries: Vec<String> = Vec::new();
+    for line in help.lines() {
+        if line.starts_with("    ") {
+            if let Some(last) = entries.last_mut() {
+                last.push(' ');
+                last.push_str(line.trim());
+            }
+        } else {
+            entries.push(line.trim().to_owned());
+        }
+    }
+    entries
+        .iter()
         .filter_map(|line| {
-            let line = line.trim();
             let name = line.split_whitespace().next()?;
             if !name.chars().all(|c| c.is_ascii_uppercase() || c == '_') || !line.ends_with(']') {
                 return None;
@@ -110,8 +122,34 @@ fn help_agrees_with_the_contract_table_and_version_works() {
                 })
                 .collect();
             assert!(rows.len() >= 16, "the contract's table was not found: {rows:?}");
+            // Parameters the contract already names for open issues (#17 limits, #18 proof of
+            // work): not implemented yet, so not in --help. Whoever implements one removes it.
+            const PLANNED: [&str; 11] = [
+                "ISSUE_RATE",
+                "ISSUE_BURST",
+                "ISSUE_RATE_GLOBAL",
+                "TRUSTED_PROXIES",
+                "CLIENT_IPV6_PREFIX",
+                "LIMIT_STORE",
+                "LIMIT_STORE_FAILURE",
+                "POW",
+                "POW_COST",
+                "POW_TTL",
+                "POW_HMAC_KEY",
+            ];
             for (name, default) in &rows {
                 let found = help.iter().find(|(n, _)| n == name);
+                if PLANNED.contains(&name.as_str()) {
+                    assert!(found.is_none(), "{name} is implemented now: remove it from PLANNED");
+                    continue;
+                }
+                if default.starts_with("chosen by the implementation") {
+                    assert!(
+                        found.is_some_and(|(_, d)| !d.is_empty()),
+                        "--help gives {name} a default"
+                    );
+                    continue;
+                }
                 assert_eq!(
                     found.map(|(_, d)| d.as_str()),
                     Some(default.as_str()),

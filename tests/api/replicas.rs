@@ -177,7 +177,11 @@ async fn keys_commands_reach_every_running_replica() {
     // Revoke the active key: gone everywhere within a sync, the pending key signs.
     let out = run(&env, &["keys", "revoke", &active]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("stop verifying"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("stop verifying") && said.contains("WARNING: revoking breaks"),
+        "{said}"
+    );
     tokio::time::sleep(Duration::from_millis(1200)).await;
     for app in &apps {
         assert!(!kids(&jwks(app).await).contains(&active), "revoked key still published");
@@ -190,7 +194,17 @@ async fn keys_commands_reach_every_running_replica() {
     tokio::time::sleep(Duration::from_millis(1600)).await; // published JWKS_MAX_AGE + sync
     let out = run(&env, &["keys", "rotate"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Not before every replica has read the change: one sync (0.5 s) and a second from now.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let at = text.split_whitespace().nth(4).unwrap();
+    let at = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).unwrap();
+    let lead = at - time::OffsetDateTime::now_utc();
+    assert!(
+        lead > time::Duration::milliseconds(1000) && lead < time::Duration::milliseconds(1600),
+        "{text}"
+    );
+    assert_ne!(split(&apps[0].token().await).header["kid"], next.as_str(), "too early");
+    tokio::time::sleep(Duration::from_millis(2700)).await;
     for app in &apps {
         assert_eq!(split(&app.token().await).header["kid"], next.as_str());
     }

@@ -107,7 +107,33 @@ async fn file_store_is_private_sealed_single_and_never_replaced() {
     let refused = Application::with_listener(config(&env), listener)
         .err()
         .expect("second process accepted");
-    assert!(refused.to_string().contains("in use"), "{refused}");
+    assert!(
+        refused.to_string().contains("in use") && refused.to_string().contains("stop the server"),
+        "{refused}"
+    );
+    // `keys list` reads beside the running server, public facts only: no encryption key needed.
+    for kek in [KEK, ""] {
+        let out = run(
+            &[("ALGO", "ES256"), ("KEY_STORE", &store), ("KEY_ENCRYPTION_KEY", kek)],
+            &["keys", "list"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let listed = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            listed.lines().count(),
+            4,
+            "ring algorithm + header + active + pending:\n{listed}"
+        );
+        assert!(listed.starts_with("ring algorithm: ES256"), "{listed}");
+    }
+    // Other commands need the server stopped, and say so (exit 2, as for PostgreSQL's errors).
+    let out = run(&env, &["keys", "rotate"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("stop the server") && !stderr.contains("invalid"),
+        "{stderr}"
+    );
     stop(app).await;
 
     // Wrong or missing encryption key: refused, naming KEY_ENCRYPTION_KEY, never echoing it.
@@ -115,7 +141,7 @@ async fn file_store_is_private_sealed_single_and_never_replaced() {
     for kek in [other, ""] {
         let out = run(
             &[("ALGO", "ES256"), ("KEY_STORE", &store), ("KEY_ENCRYPTION_KEY", kek)],
-            &["keys", "list"],
+            &["keys", "rotate"],
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -126,10 +152,15 @@ async fn file_store_is_private_sealed_single_and_never_replaced() {
     }
     let out = run(&env, &["keys", "list"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).lines().count(),
-        3,
-        "header + active + pending"
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let sealed_by: Vec<&str> = listed
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().nth(3).unwrap())
+        .collect();
+    assert!(
+        sealed_by.len() == 2 && sealed_by.iter().all(|f| f.len() == 11 && *f == sealed_by[0]),
+        "every key names the fingerprint that sealed it: {listed}"
     );
 
     // A corrupt file is refused at start and left as it is.
