@@ -50,6 +50,7 @@ pub fn run(args: &[&str]) -> ExitCode {
     }
     let access = match command {
         Command::List { .. } => Access::ListOnly,
+        Command::Rewrap => Access::Rewrap,
         _ => Access::Serve,
     };
     match with_store(&config, access, async |store| command.run(&config, store).await) {

@@ -45,9 +45,10 @@ fn serve() -> ExitCode {
         Err(e) => return fail(&e.to_string(), 2),
     };
     telemetry::init(&config.time_zone, config.log_format);
-    startup::raise_open_files_limit();
     let served = runtime.block_on(async {
+        // Reads the store first: what waiting cannot cure is the only line printed (exit 2).
         let app = Application::build(config, store).await?;
+        startup::raise_open_files_limit();
         app.run_until_stopped(shutdown_signal()).await.map_err(StartError::Io)
     });
     // A key generation still running on a blocking thread is abandoned, not awaited.

@@ -100,7 +100,7 @@ impl FileStore {
         // The directory must take the temporary file every write makes.
         let probe = TempFile::create(path).map_err(|e| unwritable(&dir, &e))?;
         probe.discard();
-        store.read()?;
+        store.read_ring(access == Access::Rewrap)?;
         Ok(store)
     }
 
@@ -291,7 +291,10 @@ impl TempFile {
         let mut name = OsString::from(".");
         name.push(store.file_name().unwrap_or_default());
         name.push(format!(".{random:016x}.tmp"));
-        let path = directory(store).join(name);
+        TempFile::create_at(directory(store).join(name))
+    }
+
+    fn create_at(path: PathBuf) -> std::io::Result<TempFile> {
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -361,6 +364,18 @@ mod tests {
         drop(a);
         assert!(!path.exists(), "removed unless renamed");
         drop(b);
+        // Whatever sits at the name — a file, a symlink to elsewhere — is an error, never
+        // truncated or followed.
+        let target = dir.join("target");
+        fs::write(&target, b"untouched").unwrap();
+        let link = dir.join(".keys.json.fixed.tmp");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(TempFile::create_at(link.clone()).is_err());
+        assert_eq!(fs::read(&target).unwrap(), b"untouched");
+        assert!(
+            fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
+            "left as it was"
+        );
         let _ = fs::remove_dir_all(dir);
     }
 }

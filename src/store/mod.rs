@@ -54,10 +54,12 @@ pub struct StoreConfig {
 }
 
 /// How a store is opened: by the server (writes, holds the file lock, needs the key-encryption
-/// key), or by an operator's `keys list` beside a running server (reads public facts only).
+/// key), by `keys rewrap` (the same, and it may meet the plaintext keys it is about to seal),
+/// or by an operator's `keys list` beside a running server (reads public facts only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Serve,
+    Rewrap,
     ListOnly,
 }
 
@@ -80,7 +82,7 @@ impl KeyStore {
             StoreLocation::Memory => Ok(KeyStore::memory()),
             StoreLocation::File(path) => Ok(KeyStore::File(Arc::new(file::FileStore::open(path, kek, access)?))),
             StoreLocation::Postgres(url) => {
-                if kek.is_none() && access == Access::Serve {
+                if kek.is_none() && access != Access::ListOnly {
                     return Err(StoreError::config(
                         "KEY_ENCRYPTION_KEY",
                         "required with a PostgreSQL KEY_STORE: base64url 32-byte keys, comma-separated (make one with `cusdeb-anonymous keys new-encryption-key`)".into(),

@@ -3,12 +3,14 @@
 
 mod cli;
 mod delay;
+mod file_failures;
 mod helpers;
 mod http;
 mod keys;
 mod lifecycle;
 mod logs;
 mod metrics;
+mod pg_failures;
 mod replicas;
 mod rotation;
 mod static_keys;

@@ -14,12 +14,12 @@ use crate::helpers::proxy::Proxy;
 use crate::helpers::verify::{split, verify_jwk};
 use crate::helpers::{TestApp, spawn_app};
 
-const KEK: &str = "q2ovCyDO3HKLdnCEC-dOa0MKuMgbzFUAfPcc0BEBWgQ";
+pub const KEK: &str = "q2ovCyDO3HKLdnCEC-dOa0MKuMgbzFUAfPcc0BEBWgQ";
 /// `JWKS_MAX_AGE` of these tests, seconds: how long the simulated verifiers cache a JWKS.
 const MAX_AGE: f64 = 1.0;
 
 /// The environment of a replica on `url` rotating every `interval` seconds.
-fn replica_env<'a>(alg: &'a str, url: &'a str, interval: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn replica_env<'a>(alg: &'a str, url: &'a str, interval: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("ALGO", alg),
         ("KEY_STORE", url),
@@ -32,7 +32,7 @@ fn replica_env<'a>(alg: &'a str, url: &'a str, interval: &'a str) -> Vec<(&'a st
     ]
 }
 
-async fn replicas(env: &[(&str, &str)], n: usize) -> Vec<TestApp> {
+pub async fn replicas(env: &[(&str, &str)], n: usize) -> Vec<TestApp> {
     let mut apps = Vec::new();
     for _ in 0..n {
         apps.push(spawn_app(env).await);
@@ -43,11 +43,11 @@ async fn replicas(env: &[(&str, &str)], n: usize) -> Vec<TestApp> {
     apps
 }
 
-async fn jwks(app: &TestApp) -> Value {
+pub async fn jwks(app: &TestApp) -> Value {
     app.get("/.well-known/jwks.json").await.json().await.unwrap()
 }
 
-fn kids(jwks: &Value) -> Vec<String> {
+pub fn kids(jwks: &Value) -> Vec<String> {
     let keys = jwks["keys"].as_array().unwrap();
     keys.iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
 }
@@ -94,7 +94,7 @@ async fn traffic_seen(apps: &[TestApp], seconds: f64, kids_seen: &mut Vec<String
     (tokens, failures)
 }
 
-async fn traffic(apps: &[TestApp], seconds: f64) -> (usize, Vec<String>) {
+pub async fn traffic(apps: &[TestApp], seconds: f64) -> (usize, Vec<String>) {
     traffic_seen(apps, seconds, &mut Vec::new()).await
 }
 
@@ -108,9 +108,10 @@ async fn activations(url: &str) -> Vec<time::OffsetDateTime> {
 }
 
 async fn share_one_ring(alg: &str, interval: &str, seconds: f64) {
-    let Some(url) = fresh_database(&format!("replicas share one ring ({alg})")).await else {
+    let Some(db) = fresh_database(&format!("replicas share one ring ({alg})")).await else {
         return;
     };
+    let url = db.url.clone();
     let apps = replicas(&replica_env(alg, &url, interval), 3).await;
     let mut seen = Vec::new();
     let (tokens, failures) = traffic_seen(&apps, seconds, &mut seen).await;
@@ -156,9 +157,10 @@ async fn replicas_share_one_ring_in_every_family() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_commands_reach_every_running_replica() {
-    let Some(url) = fresh_database("keys_commands_reach_every_running_replica").await else {
+    let Some(db) = fresh_database("keys_commands_reach_every_running_replica").await else {
         return;
     };
+    let url = db.url.clone();
     let env = replica_env("ES256", &url, "60");
     let apps = replicas(&env, 3).await;
     let ready: Value = apps[0].wait_pending().await;
@@ -212,14 +214,11 @@ async fn keys_commands_reach_every_running_replica() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_is_ridden_out_then_fails_closed_then_recovers() {
-    let Some(url) = fresh_database("a_database_outage").await else {
+    let Some(db) = fresh_database("a_database_outage").await else {
         return;
     };
-    let (authority, rest) = url.split_once("://").unwrap().1.split_once('/').unwrap();
-    let target = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let proxy = Proxy::start(tokio::net::lookup_host(target).await.unwrap().next().unwrap()).await;
-    let user = authority.rsplit_once('@').map_or("", |(user, _)| user);
-    let through = format!("postgres://{user}@127.0.0.1:{}/{rest}", proxy.port);
+    let url = db.url.clone();
+    let (proxy, through) = Proxy::before(&url).await;
     let env = replica_env("ES256", &through, "3");
     let apps = replicas(&env, 2).await;
 
@@ -275,9 +274,10 @@ async fn a_database_outage_is_ridden_out_then_fails_closed_then_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_stopped_mid_traffic_and_all_restarted_keep_the_ring() {
-    let Some(url) = fresh_database("replicas_restarted").await else {
+    let Some(db) = fresh_database("replicas_restarted").await else {
         return;
     };
+    let url = db.url.clone();
     let env = replica_env("EdDSA", &url, "3");
     let mut apps = replicas(&env, 3).await;
     // One replica goes away while the others serve through a rotation.

@@ -70,9 +70,10 @@ async fn file_store_keeps_the_ring_across_restarts() {
 
 #[tokio::test]
 async fn postgres_store_keeps_the_ring_across_restarts() {
-    let Some(url) = fresh_database("postgres_store_keeps_the_ring_across_restarts").await else {
+    let Some(db) = fresh_database("postgres_store_keeps_the_ring_across_restarts").await else {
         return;
     };
+    let url = db.url.clone();
     restart_keeps_the_ring(&[("ALGO", "EdDSA"), ("KEY_STORE", &url), ("KEY_ENCRYPTION_KEY", KEK)]).await;
 }
 

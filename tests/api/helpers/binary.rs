@@ -82,3 +82,74 @@ pub fn signal(pid: u32, name: &str) {
         .unwrap();
     assert!(status.success(), "kill -{name} {pid} failed");
 }
+
+/// Starts the binary (as `prefix BIN`, e.g. under `setpriv`) on a free loopback port with
+/// `env`; its stderr lines are collected as they come. Killed on drop.
+pub fn spawn_logged(
+    env: &[(&str, &str)],
+    prefix: &[&str],
+) -> (
+    tokio::process::Child,
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use tokio::io::AsyncBufReadExt;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cmd = match prefix {
+        [] => tokio::process::Command::new(BIN),
+        [program, args @ ..] => {
+            let mut c = tokio::process::Command::new(program);
+            c.args(args).arg(BIN);
+            c
+        }
+    };
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs([("HOST", "127.0.0.1"), ("PORT", &port.to_string())])
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap();
+    let lines: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let (sink, stderr) = (lines.clone(), child.stderr.take().unwrap());
+    tokio::spawn(async move {
+        let mut reader = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    (child, format!("http://127.0.0.1:{port}"), lines)
+}
+
+/// Starts the server with `env` and expects it to refuse to start: its exit status, its
+/// stderr, and how long it took to exit (at most 20 s, or the test fails).
+pub async fn start_refused(env: &[(&str, &str)]) -> (Option<i32>, String, Duration) {
+    let started = std::time::Instant::now();
+    let (child, _) = spawn_binary(env, None);
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("still running 20 s after start with {env:?}"))
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// The `setpriv` prefix that runs a command as `nobody` when the tests run as root (root
+/// writes anywhere, so a read-only directory needs another user); empty otherwise.
+pub fn as_nobody() -> &'static [&'static str] {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    match root {
+        true => &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+        false => &[],
+    }
+}

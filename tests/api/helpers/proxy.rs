@@ -45,6 +45,16 @@ impl Proxy {
         }
     }
 
+    /// A proxy before the PostgreSQL server of `url`, and the same URL through it.
+    pub async fn before(url: &str) -> (Proxy, String) {
+        let (authority, rest) = url.split_once("://").unwrap().1.split_once('/').unwrap();
+        let target = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        let proxy = Proxy::start(tokio::net::lookup_host(target).await.unwrap().next().unwrap()).await;
+        let user = authority.rsplit_once('@').map_or("", |(user, _)| user);
+        let through = format!("postgres://{user}@127.0.0.1:{}/{rest}", proxy.port);
+        (proxy, through)
+    }
+
     /// Drops every connection and refuses new ones.
     pub fn cut(&self) {
         self.open.store(false, Ordering::SeqCst);
