@@ -1,6 +1,7 @@
 //! The one integration-test binary: the issuer over real HTTP on port 0, and the real binary
 //! for what only a process shows (exit codes, signals).
 
+mod chaos;
 mod cli;
 mod delay;
 mod file_failures;
