@@ -55,8 +55,15 @@ def kubernetes(name):
             if item["name"].endswith("_FILE") or value.startswith("file:/"):
                 value = value.replace("file:/", "file:" + root + "/") if value.startswith("file:") else root + value
             env[item["name"]] = value
+        store = env.get("KEY_STORE", "memory")
+        if store.startswith("postgres"):
+            # check-config opens the store for real: the manifest's database is not here, this
+            # machine's is (its TLS is verified in the cluster: the URL must say so).
+            assert "sslmode=verify-full" in store, "the manifest's database URL does not verify TLS"
+            env["KEY_STORE"] = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
         text = check_config(env)
-        if env.get("KEY_STORE", "memory").startswith("file:"):
+        assert "key store:" in text or store == "memory", f"check-config did not open the store:\n{text}"
+        if store.startswith("file:"):
             # The file store opens for real: run the keys command against the volume.
             out = subprocess.run([BIN, "keys", "list"], env=env, capture_output=True, text=True, timeout=30)
             assert out.returncode == 0, f"keys list on the volume: {out.stderr.strip()}"
