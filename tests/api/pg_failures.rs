@@ -386,3 +386,89 @@ async fn a_session_holding_the_ring_row_then_killed_stalls_nobody() {
         "row held 7 s: {answered} tokens all 200, {blocked} writes gave up; rotation wrote again {resumed:?} after kill -9 of the holder"
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_edges_list_without_the_key_check_config_opens_the_store_a_lost_ring_row_comes_back() {
+    let Some((db, active, _)) = stored_ring("operators_edges").await else {
+        return;
+    };
+    // `keys list` without KEY_ENCRYPTION_KEY: public facts, the sealing key's fingerprint.
+    let out = run(
+        &[("ALGO", "ES256"), ("KEY_STORE", &db.url)],
+        &["keys", "list", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["ring_algorithm"], "ES256");
+    let keys = listed["keys"].as_array().unwrap();
+    assert!(
+        keys.iter()
+            .any(|k| k["kid"] == active.as_str() && k["state"] == "active")
+    );
+    assert!(
+        keys.iter().all(|k| k["sealed_by"].as_str().unwrap().len() == 11),
+        "{listed}"
+    );
+
+    // check-config opens the store as the server would.
+    let env = [
+        ("ALGO", "ES256"),
+        ("KEY_STORE", db.url.as_str()),
+        ("KEY_ENCRYPTION_KEY", KEK),
+    ];
+    let out = run(&env, &["check-config"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 keys, all open"));
+    let wrong = [
+        ("ALGO", "ES256"),
+        ("KEY_STORE", db.url.as_str()),
+        ("KEY_ENCRYPTION_KEY", OTHER_KEK),
+    ];
+    assert_eq!(run(&wrong, &["check-config"]).status.code(), Some(2));
+    let (port, _) = counting_listener().await;
+    let away = format!("postgres://issuer@127.0.0.1:{port}/keys");
+    let out = tokio::task::spawn_blocking(move || {
+        run(
+            &[
+                ("ALGO", "ES256"),
+                ("KEY_STORE", away.as_str()),
+                ("KEY_ENCRYPTION_KEY", KEK),
+            ],
+            &["check-config"],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The ring's row deleted by hand: the next change creates it again (it is what writers lock).
+    execute(&db.url, "DELETE FROM public.cusdeb_anonymous_ring").await;
+    let out = run(&env, &["keys", "rotate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM public.cusdeb_anonymous_ring")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+
+    // A second start says nothing about the schema (no notices, no migration line).
+    let (_child, base, lines) = spawn_logged(&env, &[]);
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = lines.lock().unwrap().join("\n");
+    assert!(
+        !log.contains("already exists") && !log.contains("schema migrated") && log.contains("starting"),
+        "{log}"
+    );
+}

@@ -170,3 +170,62 @@ fn help_states_the_caps() {
     let help = help_text();
     assert!(help.contains("0-86400") && help.contains("315360000"), "{help}");
 }
+
+#[test]
+fn a_shared_store_bounds_staleness_and_leeway_by_the_sync_interval() {
+    const PG: &str = "postgres://issuer@db.example:5432/keys?sslmode=verify-full";
+    let pg = |env: &[(&'static str, &'static str)]| [&[("ALGO", "ES256"), ("KEY_STORE", PG)], env].concat();
+    let c = ok(&pg(&[]));
+    assert_eq!(c.store.max_staleness, Duration::from_secs(60));
+    assert!(
+        c.store.encryption.is_none(),
+        "the key-encryption key is required to serve, not to parse"
+    );
+    assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+    // Staleness: at least twice the sync interval, or one late read would stop signing.
+    ok(&pg(&[("KEY_STORE_SYNC_INTERVAL", "30")]));
+    assert_eq!(
+        blamed(&pg(&[("KEY_STORE_SYNC_INTERVAL", "31")])),
+        "KEY_STORE_MAX_STALENESS"
+    );
+    let e = parse(&pg(&[("KEY_STORE_MAX_STALENESS", "19")])).unwrap_err();
+    assert!(
+        e.to_string().contains("KEY_STORE_SYNC_INTERVAL (10s, the default)"),
+        "{e}"
+    );
+    assert_eq!(
+        blamed(&pg(&[("KEY_STORE_MAX_STALENESS", "0.5")])),
+        "KEY_STORE_MAX_STALENESS"
+    );
+    // Leeway: at least one sync interval with a shared store.
+    let e = parse(&pg(&[("CLOCK_LEEWAY", "9")])).unwrap_err();
+    assert_eq!(e.param, "CLOCK_LEEWAY");
+    assert!(e.to_string().contains("KEY_STORE_SYNC_INTERVAL (10s"), "{e}");
+    ok(&pg(&[("CLOCK_LEEWAY", "10")]));
+    // Neither applies to a store of one process.
+    ok(&[
+        ("ALGO", "ES256"),
+        ("KEY_STORE", "file:/tmp/k.json"),
+        ("CLOCK_LEEWAY", "0"),
+    ]);
+    // Unverified TLS to a remote database is warned about.
+    let c = ok(&[("ALGO", "ES256"), ("KEY_STORE", "postgres://issuer@db.example/keys")]);
+    assert!(
+        c.warnings().iter().any(|w| w.contains("sslmode=verify-full")),
+        "{:?}",
+        c.warnings()
+    );
+}
+
+#[test]
+fn a_store_under_hs_or_a_static_key_is_warned_about() {
+    let c = ok(&[
+        ("SECRET_KEY", "a-secret-of-32-bytes-or-more-for-hs256!"),
+        ("KEY_STORE", "file:/tmp/k.json"),
+    ]);
+    assert!(
+        c.warnings().iter().any(|w| w.contains("KEY_STORE is set but unused")),
+        "{:?}",
+        c.warnings()
+    );
+}
