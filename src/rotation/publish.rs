@@ -1,5 +1,5 @@
-//! The task's dealings with the store and the ring: writes through the store, what it
-//! remembers of the store's answers, and the snapshot it publishes from them.
+//! The task's dealings with the store and the ring: the writes it owes and makes through the
+//! store, what it remembers of the store's answers, and the snapshot it publishes from them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,11 +7,79 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{Known, Rotation, log};
-use crate::keyring::{Freshness, KeyRecord, Snapshot, later};
+use crate::keyring::{Freshness, KeyRecord, Snapshot, later, plan};
 use crate::keys::{KeyError, SigningKey};
 use crate::store::{Ring, StoreError};
 
 impl Rotation {
+    /// Whether a write is owed: the ring's algorithm to claim, removed keys to prune, a key
+    /// to store, an extension to record.
+    pub(super) fn owes_writes(&self, known: &Known, now: OffsetDateTime) -> bool {
+        let prune = known
+            .records
+            .as_ref()
+            .is_some_and(|r| r.iter().any(|r| r.times.removed_at <= now));
+        known.records.is_some() && (known.claim || prune || known.unstored.is_some() || known.extend)
+    }
+
+    /// Writes what is owed, in order; stops at the first failure (the write backoff holds
+    /// the rest until the next attempt).
+    pub(super) async fn writes(&self, known: &mut Known, now: OffsetDateTime) {
+        if known.claim {
+            let alg = self.algorithm;
+            let claimed = self
+                .write(known, move |ring, _| {
+                    if ring.algorithm == Some(alg) {
+                        return false;
+                    }
+                    if let Some(previous) = ring.algorithm {
+                        tracing::warn!(
+                            from = previous.name(),
+                            to = alg.name(),
+                            "ALGO differs from the key ring's: this process, started last, moves the ring to its ALGO; keys of the old algorithm retire as the new one's take over"
+                        );
+                    }
+                    ring.algorithm = Some(alg);
+                    true
+                })
+                .await;
+            if !claimed {
+                return;
+            }
+            known.claim = false;
+        }
+        let prune = known
+            .records
+            .as_ref()
+            .is_some_and(|r| r.iter().any(|r| r.times.removed_at <= now));
+        if prune && !self.write(known, |ring, now| plan::prune(&mut ring.records, now)).await {
+            return;
+        }
+        if let Some(record) = known.unstored.clone() {
+            let schedule = self.schedule;
+            if !self
+                .write(known, move |ring, now| {
+                    plan::add(&mut ring.records, record, now, &schedule)
+                })
+                .await
+            {
+                return;
+            }
+            known.unstored = None;
+        }
+        if known.extend {
+            let (alg, schedule) = (self.target(known), self.schedule);
+            if self
+                .write(known, move |ring, now| {
+                    plan::extend(&mut ring.records, alg, now, &schedule)
+                })
+                .await
+            {
+                known.extend = false;
+            }
+        }
+    }
+
     /// Applies `change` through the store (at the store's `now`); keeps what it returns.
     /// Whether the store took it.
     pub(super) async fn write<F>(&self, known: &mut Known, change: F) -> bool

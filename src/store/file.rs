@@ -7,15 +7,18 @@
 //! not an empty ring. `keys list` reads it beside a running server without the lock.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
+
+mod temp;
+
+use temp::TempFile;
 
 use super::crypt::Kek;
 use super::record::{self, Listed, StoredKey};
@@ -276,51 +279,6 @@ impl FileStore {
     }
 }
 
-/// A temporary file beside the store: a random name, created exclusively (an existing file or
-/// a symlink at that name is an error, never followed), 0600 on the open descriptor. Removed
-/// when dropped unless renamed.
-struct TempFile {
-    path: PathBuf,
-    file: File,
-    renamed: bool,
-}
-
-impl TempFile {
-    fn create(store: &Path) -> std::io::Result<TempFile> {
-        let random = getrandom::u64().map_err(|e| std::io::Error::other(e.to_string()))?;
-        let mut name = OsString::from(".");
-        name.push(store.file_name().unwrap_or_default());
-        name.push(format!(".{random:016x}.tmp"));
-        TempFile::create_at(directory(store).join(name))
-    }
-
-    fn create_at(path: PathBuf) -> std::io::Result<TempFile> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)?;
-        let tmp = TempFile {
-            path,
-            file,
-            renamed: false,
-        };
-        tmp.file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        Ok(tmp)
-    }
-
-    fn discard(self) {}
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.renamed {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
 /// `PATH.lock`: the store's name with `.lock` appended.
 fn lock_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -338,7 +296,7 @@ fn unwritable(dir: &Path, e: &std::io::Error) -> StoreError {
     )
 }
 
-fn directory(path: &Path) -> PathBuf {
+pub(super) fn directory(path: &Path) -> PathBuf {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => PathBuf::from("."),
@@ -350,32 +308,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_lock_is_path_dot_lock_and_temporary_files_are_fresh() {
+    fn the_lock_is_path_dot_lock() {
         assert_eq!(lock_path(Path::new("/d/keys.json")), Path::new("/d/keys.json.lock"));
         assert_eq!(lock_path(Path::new("x.lock")), Path::new("x.lock.lock"));
-        let dir = std::env::temp_dir().join(format!("cusdeb-tmpfile-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let store = dir.join("keys.json");
-        let (a, b) = (TempFile::create(&store).unwrap(), TempFile::create(&store).unwrap());
-        assert_ne!(a.path, b.path, "random names");
-        let mode = fs::metadata(&a.path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-        let path = a.path.clone();
-        drop(a);
-        assert!(!path.exists(), "removed unless renamed");
-        drop(b);
-        // Whatever sits at the name — a file, a symlink to elsewhere — is an error, never
-        // truncated or followed.
-        let target = dir.join("target");
-        fs::write(&target, b"untouched").unwrap();
-        let link = dir.join(".keys.json.fixed.tmp");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(TempFile::create_at(link.clone()).is_err());
-        assert_eq!(fs::read(&target).unwrap(), b"untouched");
-        assert!(
-            fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
-            "left as it was"
-        );
-        let _ = fs::remove_dir_all(dir);
     }
 }

@@ -25,13 +25,17 @@ use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
 use super::crypt::Kek;
-use super::record::{self, Listed, Sealed};
+use super::record::{self, Sealed};
 use super::{CALL_TIMEOUT, Ring, StoreError};
 use crate::algorithm::Algorithm;
 use crate::clock::Clock;
 use crate::keyring::{KeyRecord, KeyTimes};
 
+mod admin;
+mod errors;
 mod schema;
+
+use errors::{cause, definitive};
 
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -152,102 +156,6 @@ impl PgStore {
             .map_err(|e| self.failed(e))?;
             tx.commit().await.map_err(|e| self.failed(e))?;
             Ok(ring)
-        })
-        .await
-    }
-
-    /// The public facts of every key, without opening any (no `KEY_ENCRYPTION_KEY` needed).
-    pub async fn list(&self) -> Result<(Option<Algorithm>, Vec<Listed>), StoreError> {
-        self.call(async |conn| {
-            if !schema::exists(conn).await.map_err(|e| self.failed(e))? {
-                return Ok((None, Vec::new()));
-            }
-            self.check_version(conn).await?;
-            let algorithm = self.ring_algorithm(conn, false).await?;
-            let rows = self.rows(conn).await?;
-            let listed = rows
-                .iter()
-                .map(|row| {
-                    let sealed_by: Option<String> = row.try_get("sealed_by").ok().flatten();
-                    let kid: String = row.try_get("kid").unwrap_or_default();
-                    let times = times(row).unwrap_or(KeyTimes {
-                        published_at: OffsetDateTime::UNIX_EPOCH,
-                        activates_at: OffsetDateTime::UNIX_EPOCH,
-                        retires_at: OffsetDateTime::UNIX_EPOCH,
-                        removed_at: OffsetDateTime::UNIX_EPOCH,
-                    });
-                    Listed {
-                        kid,
-                        algorithm: row.try_get("algorithm").unwrap_or_default(),
-                        sealed_by: Listed::sealing(true, sealed_by.as_deref()),
-                        times,
-                    }
-                })
-                .collect();
-            Ok((algorithm, listed))
-        })
-        .await
-    }
-
-    /// Seals every key again under the first key-encryption key; how many changed.
-    pub async fn rewrap(&self) -> Result<usize, StoreError> {
-        let Some(kek) = self.kek.clone() else {
-            return Err(StoreError::config(
-                "KEY_ENCRYPTION_KEY",
-                "`keys rewrap` seals the stored keys under the first KEY_ENCRYPTION_KEY: set it".into(),
-            ));
-        };
-        self.call(async |conn| {
-            self.migrate(conn).await?;
-            let mut tx = conn.begin().await.map_err(|e| self.failed(e))?;
-            self.ring_algorithm(&mut tx, true).await?;
-            let records = self.read(&mut tx).await?;
-            let first = kek.sealing_fingerprint();
-            let sealed_by: HashMap<String, Option<String>> = self
-                .rows(&mut tx)
-                .await?
-                .iter()
-                .map(|r| (r.get::<String, _>("kid"), r.try_get("sealed_by").ok().flatten()))
-                .collect();
-            let mut changed = 0;
-            for r in &records {
-                if sealed_by.get(&r.kid).cloned().flatten().as_deref() != Some(first) {
-                    changed += 1;
-                }
-                sqlx::query(&format!(
-                    "UPDATE {} SET private_key = $2, sealed_by = $3 WHERE kid = $1",
-                    schema::KEYS
-                ))
-                .bind(&r.kid)
-                .bind(kek.seal(record::binding(r), &r.private_key))
-                .bind(first)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.failed(e))?;
-            }
-            tx.commit().await.map_err(|e| self.failed(e))?;
-            Ok(changed)
-        })
-        .await
-    }
-
-    /// For `check-config`: the server answers, the schema is not newer than this binary, and
-    /// every record opens. Creates and migrates nothing.
-    pub async fn check(&self) -> Result<String, StoreError> {
-        self.call(async |conn| {
-            if !schema::exists(conn).await.map_err(|e| self.failed(e))? {
-                return Ok(format!(
-                    "PostgreSQL at {} answers; the schema will be created at the first start",
-                    self.endpoint
-                ));
-            }
-            self.check_version(conn).await?;
-            let records = self.read(conn).await?;
-            Ok(format!(
-                "PostgreSQL at {} answers; {} keys, all open under KEY_ENCRYPTION_KEY",
-                self.endpoint,
-                records.len()
-            ))
         })
         .await
     }
@@ -431,26 +339,4 @@ fn times(row: &PgRow) -> Option<KeyTimes> {
         retires_at: time("retires_at")?,
         removed_at: time("removed_at")?,
     })
-}
-
-/// The server's words for a database error; the IO error for a connection that failed.
-fn cause(e: &sqlx::Error) -> String {
-    match e {
-        sqlx::Error::Database(db) => match db.code() {
-            Some(code) => format!("{} (SQLSTATE {code})", db.message()),
-            None => db.message().to_owned(),
-        },
-        sqlx::Error::Io(io) => format!("cannot connect: {io}"),
-        other => other.to_string(),
-    }
-}
-
-/// Errors that waiting cannot cure: authentication failed (28P01), no such role or no access
-/// (28000), no such database (3D000), no privilege (42501), a URL sqlx refuses.
-fn definitive(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("28P01" | "28000" | "3D000" | "42501")),
-        sqlx::Error::Configuration(_) => true,
-        _ => false,
-    }
 }

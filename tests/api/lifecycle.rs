@@ -137,12 +137,7 @@ async fn accept_errors_neither_kill_nor_spin_the_server() {
     }
     assert!(recovered, "the server did not recover once descriptors were free");
     let metrics = text(&client, &format!("{base}/metrics")).await;
-    let errors: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("cusdeb_anonymous_accept_errors_total "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let errors = crate::helpers::metric(&metrics, "cusdeb_anonymous_accept_errors_total");
     assert!(errors >= 1.0, "no accept error was counted");
     sigterm(pid);
     let (out, _) = exited(child).await;

@@ -320,13 +320,6 @@ async fn a_session_holding_the_ring_row_then_killed_stalls_nobody() {
     let env = replica_env("ES256", &db.url, "5");
     let app = spawn_app(&env).await;
     app.wait_pending().await;
-    let errors = |text: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix("cusdeb_anonymous_key_store_errors_total "))
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
     // A psql session takes the ring's row and sits on it, idle in its transaction.
     let mut holder = tokio::process::Command::new("psql")
         .args([&db.url, "-q"])
@@ -364,7 +357,7 @@ async fn a_session_holding_the_ring_row_then_killed_stalls_nobody() {
         answered += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let blocked = errors(&app.get("/metrics").await.text().await.unwrap());
+    let blocked = app.metric("cusdeb_anonymous_key_store_errors_total").await;
     assert!(blocked >= 1.0, "no write gave up on the held row");
     // kill -9 the holder: its lock goes with its connection; writes resume.
     holder.start_kill().unwrap();

@@ -263,13 +263,7 @@ async fn a_database_outage_is_ridden_out_then_fails_closed_then_recovers() {
     }
     let (tokens, failures) = traffic(&apps, 2.0).await;
     assert!(failures.is_empty() && tokens >= 5, "after recovery: {failures:?}");
-    let metrics = apps[0].get("/metrics").await.text().await.unwrap();
-    let errors: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("cusdeb_anonymous_key_store_errors_total "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let errors = apps[0].metric("cusdeb_anonymous_key_store_errors_total").await;
     assert!(errors >= 1.0, "store errors not counted");
 }
 

@@ -36,11 +36,8 @@ pub async fn start_binary(env: &[(&str, &str)], wrapper: Option<&str>) -> (tokio
 /// Starts the binary on a free loopback port without waiting for it: for tests of its very
 /// first moments. Loopback host, no inherited configuration; stderr piped, killed on drop.
 pub fn spawn_binary(env: &[(&str, &str)], wrapper: Option<&str>) -> (tokio::process::Child, u16) {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut cmd = match wrapper {
+    let port = free_port();
+    let cmd = match wrapper {
         Some(shell) => {
             let mut c = tokio::process::Command::new("sh");
             c.args(["-c", &format!("{shell}; exec \"$0\""), BIN]);
@@ -48,14 +45,7 @@ pub fn spawn_binary(env: &[(&str, &str)], wrapper: Option<&str>) -> (tokio::proc
         }
         None => tokio::process::Command::new(BIN),
     };
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs([("HOST", "127.0.0.1"), ("PORT", &port.to_string())])
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    (cmd.spawn().unwrap(), port)
+    (configure(cmd, env, port).spawn().unwrap(), port)
 }
 
 /// Waits (at most 30 s) for the binary to exit after it was signalled: its output, and how
@@ -94,11 +84,8 @@ pub fn spawn_logged(
     std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 ) {
     use tokio::io::AsyncBufReadExt;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut cmd = match prefix {
+    let port = free_port();
+    let cmd = match prefix {
         [] => tokio::process::Command::new(BIN),
         [program, args @ ..] => {
             let mut c = tokio::process::Command::new(program);
@@ -106,14 +93,7 @@ pub fn spawn_logged(
             c
         }
     };
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs([("HOST", "127.0.0.1"), ("PORT", &port.to_string())])
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().unwrap();
+    let mut child = configure(cmd, env, port).spawn().unwrap();
     let lines: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
     let (sink, stderr) = (lines.clone(), child.stderr.take().unwrap());
     tokio::spawn(async move {
@@ -152,4 +132,22 @@ pub fn as_nobody() -> &'static [&'static str] {
         true => &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
         false => &[],
     }
+}
+
+/// A free loopback port (bound, read, released).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// `cmd` with `env` only (and `PATH`), on loopback at `port`; stderr piped, killed on drop.
+fn configure(mut cmd: tokio::process::Command, env: &[(&str, &str)], port: u16) -> tokio::process::Command {
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs([("HOST", "127.0.0.1"), ("PORT", &port.to_string())])
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
 }

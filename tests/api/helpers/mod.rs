@@ -100,6 +100,11 @@ impl TestApp {
             .expect("request failed")
     }
 
+    /// The value of the unlabelled series `name` in `/metrics` now.
+    pub async fn metric(&self, name: &str) -> f64 {
+        metric(&self.get("/metrics").await.text().await.unwrap(), name)
+    }
+
     /// A token from `/anonymous/`, asserting the 200.
     pub async fn token(&self) -> String {
         let resp = self.get("/anonymous/").await;
@@ -177,6 +182,15 @@ pub fn gated_generator() -> (Arc<std::sync::atomic::AtomicBool>, Generator) {
         }
     });
     (allow, generator)
+}
+
+/// The value of the unlabelled series `name` in a Prometheus text exposition.
+pub fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no series {name}"))
+        .parse()
+        .unwrap()
 }
 
 /// Unix time now, seconds.
