@@ -7,6 +7,7 @@
 //!   `keys` (the operator's view of the key store).
 //! - [`config`]: the environment, parsed once into a typed [`config::Config`] (contract §2).
 //! - [`algorithm`]: the twelve JWS algorithms and what each one is (family, hash).
+//! - [`backoff`]: exponential backoff with jitter, for every retry.
 //! - [`clock`]: where time is read (the system, or tokio's clock in tests).
 //! - [`zone`]: the operator's `TIME_ZONE`, for human-readable times only.
 //!
@@ -22,6 +23,8 @@
 //!
 //! Serving
 //! - [`state`]: what every request shares (config, key ring, minter, metrics, waiting room).
+//! - [`limits`]: the brake on token farms — per-client and global limits, client
+//!   identification behind proxies, counts in memory or Redis.
 //! - [`routes`]: the route table, the edge middleware, the operations (poem-openapi), the
 //!   spec and Swagger UI.
 //! - [`server`]: the connection loop: accept with back-off, hyper HTTP/1.1, drain.
@@ -30,12 +33,14 @@
 //! - [`telemetry`]: logging to stderr.
 
 pub mod algorithm;
+pub mod backoff;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod keyring;
 pub mod keys;
+pub mod limits;
 pub mod metrics;
 pub mod rotation;
 pub mod routes;

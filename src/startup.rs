@@ -160,6 +160,9 @@ impl Application {
                 "static key {kid} from {from}; it never rotates"
             );
         }
+        if config.limits.any() {
+            tracing::info!(limits = config.limits.describe(), "issuing limits");
+        }
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }

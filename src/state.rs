@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::config::{Config, Signing};
 use crate::keyring::{KeyRing, RingWriter, Snapshot};
 use crate::keys::{KeyError, SigningKey};
+use crate::limits::Limiter;
 use crate::metrics::Metrics;
 use crate::token::Minter;
 
@@ -24,6 +25,8 @@ pub struct AppState {
     /// `public, max-age=JWKS_MAX_AGE`, formatted once.
     pub jwks_cache_control: HeaderValue,
     pub metrics: Metrics,
+    /// The issuing limits, when any is on.
+    pub limiter: Option<Limiter>,
 }
 
 impl AppState {
@@ -40,6 +43,8 @@ impl AppState {
             Signing::Generated => Snapshot::empty(),
         };
         let (ring, writer) = KeyRing::new(snapshot);
+        let metrics = Metrics::new(config.algorithm.name(), &crate::routes::paths::Route::LABELS);
+        let limiter = Limiter::new(&config.limits, metrics.limits()).map_err(KeyError::new)?;
         let state = AppState {
             ring,
             minter: Minter::new(
@@ -50,7 +55,8 @@ impl AppState {
             waiting_room: Places::new(config.max_pending),
             jwks_cache_control: HeaderValue::try_from(format!("public, max-age={}", config.jwks_max_age.as_secs()))
                 .expect("digits are a valid header value"),
-            metrics: Metrics::new(config.algorithm.name(), &crate::routes::paths::Route::LABELS),
+            metrics,
+            limiter,
             config,
         };
         Ok((state, writer))

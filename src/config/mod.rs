@@ -6,6 +6,7 @@
 //! types); [`secret`]: `SECRET_KEY` as HMAC secret or static key; [`store`]: the key store's
 //! parameters; `report`: the configuration for people (start-up log, `check-config`, warnings).
 
+pub mod limits;
 pub mod params;
 mod parse;
 mod report;
@@ -48,6 +49,8 @@ pub struct Config {
     pub cors_allowed_origins: Option<CorsOrigins>,
     /// `KEY_STORE`, `KEY_ENCRYPTION_KEY`, `KEY_STORE_SYNC_INTERVAL`.
     pub store: StoreConfig,
+    /// `ISSUE_RATE` and the other limits' parameters.
+    pub limits: limits::LimitConfig,
     pub log_format: LogFormat,
 }
 
@@ -138,6 +141,7 @@ impl Config {
             &lookup,
             static_from,
         )?;
+        let limits = limits::read(&get)?;
         let format_raw = get("LOG_FORMAT");
         let Some(log_format) = LogFormat::ALL.into_iter().find(|f| f.name() == format_raw.text()) else {
             return Err(format_raw.error("expected text or json"));
@@ -161,6 +165,7 @@ impl Config {
             max_pending,
             cors_allowed_origins,
             store,
+            limits,
             log_format,
         };
         if config.rotates() {

@@ -100,6 +100,41 @@ pub const PARAMS: &[Param] = &[
         "seconds a replica may go without reading a shared store before it stops signing, 1-86400; at least 2x the sync interval",
     ),
     p(
+        "ISSUE_RATE",
+        None,
+        "per-client limit on /anonymous/: N/s, N/min or N/h (GCRA); unset = off",
+    ),
+    p(
+        "ISSUE_BURST",
+        Some("N of ISSUE_RATE"),
+        "tokens a client may take at once before ISSUE_RATE paces it, 1-1000000",
+    ),
+    p(
+        "ISSUE_RATE_GLOBAL",
+        None,
+        "ceiling for all clients together, same syntax; unset = off",
+    ),
+    p(
+        "TRUSTED_PROXIES",
+        None,
+        "comma-separated CIDRs whose Forwarded / X-Forwarded-For is believed (the rightmost untrusted hop is the client)",
+    ),
+    p(
+        "CLIENT_IPV6_PREFIX",
+        Some("64"),
+        "IPv6 clients are grouped by this prefix length, 32-128",
+    ),
+    p(
+        "LIMIT_STORE",
+        Some("memory"),
+        "memory, or a redis:// or rediss:// URL shared by replicas",
+    ),
+    p(
+        "LIMIT_STORE_FAILURE",
+        Some("allow"),
+        "while Redis is out of reach: allow (each replica's own memory) or deny (503)",
+    ),
+    p(
         "LOG_FORMAT",
         Some("text"),
         "log lines as text or json (filter with RUST_LOG)",
@@ -111,12 +146,16 @@ const fn p(name: &'static str, default: Option<&'static str>, meaning: &'static 
 }
 
 /// Parameters for which the empty string means unset.
-pub const EMPTY_IS_UNSET: [&str; 5] = [
+pub const EMPTY_IS_UNSET: [&str; 9] = [
     "ISSUER",
     "AUDIENCE",
     "CORS_ALLOWED_ORIGINS",
     "SECRET_KEY_FILE",
     "KEY_ENCRYPTION_KEY_FILE",
+    "ISSUE_RATE",
+    "ISSUE_BURST",
+    "ISSUE_RATE_GLOBAL",
+    "TRUSTED_PROXIES",
 ];
 
 /// The default of parameter `name`, if it has one.

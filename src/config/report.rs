@@ -50,6 +50,7 @@ impl Config {
                 "KEY_STORE_MAX_STALENESS",
                 self.store.max_staleness.as_secs_f64().to_string(),
             ),
+            ("LIMITS", self.limits.describe()),
             ("LOG_FORMAT", self.log_format.name().into()),
         ]
     }

@@ -37,6 +37,37 @@ struct BuildLabels {
     algorithm: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PolicyLabel {
+    policy: &'static str,
+}
+
+/// What the issuing limits count; cheap to clone (the metrics are shared).
+#[derive(Clone, Debug, Default)]
+pub struct LimitMetrics {
+    limited_client: Counter,
+    limited_global: Counter,
+    /// Failed or timed-out calls to Redis.
+    pub store_errors: Counter,
+    /// Episodes of Redis out of reach (each logged once).
+    pub fallbacks: Counter,
+    /// Forwarding headers from a trusted proxy that could not be read (the proxy stood in).
+    pub forwarded_malformed: Counter,
+    /// Clients tracked in this process's memory now.
+    pub tracked: Gauge,
+    /// New clients not tracked because the table was full (since start).
+    pub untracked: Gauge,
+}
+
+impl LimitMetrics {
+    pub fn limited(&self, policy: crate::limits::Policy) {
+        match policy {
+            crate::limits::Policy::Client => self.limited_client.inc(),
+            crate::limits::Policy::Global => self.limited_global.inc(),
+        };
+    }
+}
+
 /// What the rotation task counts; cheap to clone (the counters are shared).
 #[derive(Clone, Debug, Default)]
 pub struct RotationMetrics {
@@ -70,6 +101,7 @@ pub struct Metrics {
     active_key_age: Gauge<f64, AtomicU64>,
     next_rotation: Gauge<f64, AtomicU64>,
     rotation: RotationMetrics,
+    limits: LimitMetrics,
 }
 
 impl Metrics {
@@ -142,6 +174,49 @@ impl Metrics {
                 Gauge::default(),
             ),
         };
+        let limited = Family::<PolicyLabel, Counter>::default();
+        // One at a time: each lookup holds the family's lock until its statement ends.
+        let limited_client = limited.get_or_create(&PolicyLabel { policy: "client" }).clone();
+        let limited_global = limited.get_or_create(&PolicyLabel { policy: "global" }).clone();
+        let limits = LimitMetrics {
+            limited_client,
+            limited_global,
+            store_errors: register(
+                &mut registry,
+                "limit_store_errors",
+                "Failed or timed-out calls to the limits' Redis (decided without it)",
+                Counter::default(),
+            ),
+            fallbacks: register(
+                &mut registry,
+                "limit_store_fallbacks",
+                "Episodes of the limits' Redis out of reach (LIMIT_STORE_FAILURE applies meanwhile)",
+                Counter::default(),
+            ),
+            forwarded_malformed: register(
+                &mut registry,
+                "forwarded_malformed",
+                "Forwarded / X-Forwarded-For from a trusted proxy that could not be read (the proxy's address stood in)",
+                Counter::default(),
+            ),
+            tracked: register(
+                &mut registry,
+                "limit_tracked_clients",
+                "Clients tracked by this process's limits now",
+                Gauge::default(),
+            ),
+            untracked: register(
+                &mut registry,
+                "limit_untracked_clients",
+                "New clients not tracked since start because the table was full (the global ceiling still holds them)",
+                Gauge::default(),
+            ),
+        };
+        registry.register(
+            "requests_limited",
+            "Token requests answered 429, by policy (client, global)",
+            limited,
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -161,7 +236,12 @@ impl Metrics {
             active_key_age,
             next_rotation,
             rotation,
+            limits,
         }
+    }
+
+    pub fn limits(&self) -> LimitMetrics {
+        self.limits.clone()
     }
 
     pub fn token_issued(&self) {

@@ -6,7 +6,7 @@
 //! one is needed and writes it through the store's transaction (which re-checks the need, so
 //! racing replicas add one key), prunes removed keys, and publishes the snapshot at `now`.
 //!
-//! Failures (contract §6a): reads and writes back off separately ([`backoff`]: exponential,
+//! Failures (contract §6a): reads and writes back off separately ([`crate::backoff`]: exponential,
 //! jittered, really slept), so a blocked writer never stops the reads that keep a replica
 //! fresh. A generated key the store did not take is kept and written again, never generated
 //! again. A failed generation is retried with backoff while the active key is extended in the
@@ -14,7 +14,6 @@
 //! stops signing (the snapshot carries the bound), so a key revoked meanwhile cannot sign
 //! from it. No key ever signs past its retire time (`Snapshot::signer`).
 
-mod backoff;
 mod log;
 mod publish;
 
@@ -28,12 +27,12 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::algorithm::Algorithm;
+use crate::backoff::Backoff;
 use crate::keyring::{KeyRecord, KeyRing, RingWriter, Schedule, later, plan};
 use crate::keys::{KeyError, NewKey, SigningKey};
 use crate::metrics::RotationMetrics;
 use crate::store::{KeyStore, StoreError};
 use crate::zone::Zone;
-use backoff::Backoff;
 
 /// How keys are made; a function so tests can inject failures.
 pub type Generator = Arc<dyn Fn(Algorithm) -> Result<NewKey, KeyError> + Send + Sync>;

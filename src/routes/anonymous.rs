@@ -45,8 +45,22 @@ pub enum TokenResponse {
     /// "exp","jti","user_id":-1[,"iss"][,"aud"]}`.
     #[oai(status = 200)]
     Ok(TokenBody, #[oai(header = "Cache-Control")] Header),
-    /// Too many requests are waiting on `ISSUE_DELAY` (`MAX_PENDING`), or no signing key is
-    /// active yet; retry after `Retry-After` seconds.
+    /// Over an issuing limit (`ISSUE_RATE` for this client, or `ISSUE_RATE_GLOBAL` for all
+    /// clients): answered at once, before `ISSUE_DELAY`. `Retry-After` says when the next token
+    /// comes; `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers,
+    /// structured fields) name the policy, its quota and window, and what is left of it.
+    /// Allowed answers carry `RateLimit` and `RateLimit-Policy` too, when a limit is on.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(
+        Json<Problem>,
+        #[oai(header = "Retry-After")] u64,
+        #[oai(header = "RateLimit-Policy")] Header,
+        #[oai(header = "RateLimit")] Header,
+        #[oai(header = "Cache-Control")] Header,
+    ),
+    /// Too many requests are waiting on `ISSUE_DELAY` (`MAX_PENDING`), no signing key is
+    /// active, or (with `LIMIT_STORE_FAILURE=deny`) the limits' Redis is out of reach; retry
+    /// after `Retry-After` seconds.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(
         Json<Problem>,

@@ -1,5 +1,6 @@
-//! The one middleware every request passes: it labels the request by its route, holds token
-//! requests in the waiting room (`ISSUE_DELAY`, `MAX_PENDING`), answers CORS for
+//! The one middleware every request passes: it labels the request by its route, answers token
+//! requests over an issuing limit at once (`429`), holds the others in the waiting room
+//! (`ISSUE_DELAY`, `MAX_PENDING`), answers CORS for
 //! `/anonymous/`, hands the shared state to the operations, turns router errors (404, 405)
 //! into problem details, and counts and logs the answer.
 
@@ -10,7 +11,7 @@ use poem::http::{HeaderValue, Method, StatusCode, Uri, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use super::paths::{ANONYMOUS_SEED, Route};
-use super::{Operations, problem, waiting};
+use super::{Operations, limits, problem, waiting};
 use crate::config::CorsOrigins;
 use crate::state::AppState;
 
@@ -45,7 +46,17 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, edge: Arc<Edge>) ->
         headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         resp
     } else {
+        let mut rate_limit = None;
         let place = if is_anonymous && waiting::waits(&method) {
+            // Over a limit: answered now, before the wait; nothing is held.
+            if let Some(limiter) = &state.limiter {
+                match limits::check(limiter, &req).await {
+                    Ok(value) => rate_limit = Some((limiter.policy().clone(), value)),
+                    Err(refused) => {
+                        return Ok(finish(refused, state, &method, &uri, route, start, allowed_origin));
+                    }
+                }
+            }
             match waiting::wait(state).await {
                 Ok(place) => Some(place),
                 Err(shed) => return Ok(finish(shed, state, &method, &uri, route, start, allowed_origin)),
@@ -65,11 +76,15 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, edge: Arc<Edge>) ->
                 Box::pin(ep.call(req)).await.map(IntoResponse::into_response)
             }
         };
-        let resp = match called {
+        let mut resp = match called {
             Ok(resp) => resp.into_response(),
             Err(err) => problem::from_error(&err),
         };
         drop(place);
+        if let Some((policy, value)) = rate_limit {
+            resp.headers_mut().insert(problem::RATELIMIT_POLICY, policy);
+            resp.headers_mut().insert(problem::RATELIMIT, value);
+        }
         resp
     };
     Ok(finish(resp, state, &method, &uri, route, start, allowed_origin))
@@ -94,6 +109,11 @@ fn finish(
         resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
         resp.headers_mut()
             .append(header::VARY, HeaderValue::from_static("Origin"));
+        // A browser app may read how long to wait and what is left of its limit.
+        resp.headers_mut().insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Retry-After, RateLimit, RateLimit-Policy"),
+        );
     }
     let elapsed = start.elapsed();
     let status = resp.status().as_u16();

@@ -82,6 +82,9 @@ impl HealthApi {
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self) -> MetricsResponse {
         let state = self.0.state();
+        if let Some(limiter) = &state.limiter {
+            limiter.refresh_gauges();
+        }
         let text = state
             .metrics
             .render(&state.ring.load(), state.waiting(), time::OffsetDateTime::now_utc());

@@ -6,6 +6,7 @@ pub mod anonymous;
 pub mod docs;
 mod edge;
 pub mod health;
+mod limits;
 pub mod paths;
 pub mod problem;
 pub mod response_header;

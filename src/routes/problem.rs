@@ -70,6 +70,27 @@ impl Unavailable {
     }
 }
 
+/// A `429` over an issuing limit, for the edge: the problem, `Retry-After`, the `RateLimit`
+/// fields and `Cache-Control: no-store`.
+pub fn too_many_requests(
+    detail: &str,
+    retry_after: u64,
+    policy: &header::HeaderValue,
+    rate_limit: header::HeaderValue,
+) -> Response {
+    let mut resp = Problem::new(StatusCode::TOO_MANY_REQUESTS, detail).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::RETRY_AFTER, retry_after.into());
+    headers.insert(RATELIMIT_POLICY, policy.clone());
+    headers.insert(RATELIMIT, rate_limit);
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// The IETF rate-limit fields (draft-ietf-httpapi-ratelimit-headers).
+pub const RATELIMIT: header::HeaderName = header::HeaderName::from_static("ratelimit");
+pub const RATELIMIT_POLICY: header::HeaderName = header::HeaderName::from_static("ratelimit-policy");
+
 /// Converts any error the router or a payload extractor raises into a problem response.
 pub fn from_error(err: &poem::Error) -> Response {
     let status = err.status();

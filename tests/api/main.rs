@@ -9,6 +9,7 @@ mod helpers;
 mod http;
 mod keys;
 mod lifecycle;
+mod limits;
 mod logs;
 mod metrics;
 mod pg_failures;

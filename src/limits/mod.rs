@@ -1,0 +1,239 @@
+//! The brake on token farms (contract §8): a GCRA limit per client (`ISSUE_RATE`,
+//! `ISSUE_BURST`) and a ceiling for everybody together (`ISSUE_RATE_GLOBAL`), decided at the
+//! edge before `ISSUE_DELAY`, so a request over a limit is answered at once and holds nothing.
+//!
+//! - [`client`]: who the client is, safely behind proxies.
+//! - [`gcra`]: the arithmetic; `memory`: the counts in this process, bounded;
+//!   `redis`: the counts shared by replicas, one script per request.
+//!
+//! With Redis out of reach, `LIMIT_STORE_FAILURE=allow` decides in this replica's memory and
+//! `deny` refuses tokens; each episode is logged once and counted, and Redis is used again as
+//! soon as it answers.
+
+pub mod client;
+pub mod gcra;
+mod memory;
+mod redis;
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use poem::http::{HeaderMap, HeaderValue};
+
+use crate::config::limits::{LimitConfig, LimitStore, OnFailure, Rate, redis_endpoint};
+use crate::metrics::LimitMetrics;
+use client::{ClientKey, Clients, Source};
+use gcra::{Decision, Gcra};
+
+/// How many clients one process tracks at most (about 50 bytes each).
+pub const MAX_TRACKED_CLIENTS: usize = 1_000_000;
+
+/// The two policies, as the `RateLimit` fields name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    Client,
+    Global,
+}
+
+impl Policy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Client => "client",
+            Policy::Global => "global",
+        }
+    }
+}
+
+/// What the limits say about one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Go on; the `RateLimit` field to send with the answer.
+    Allowed(HeaderValue),
+    /// Over `policy`: answer `429` now, `Retry-After` in whole seconds.
+    Limited {
+        policy: Policy,
+        retry_after: u64,
+        rate_limit: HeaderValue,
+    },
+    /// Redis is out of reach and `LIMIT_STORE_FAILURE=deny`: answer `503`.
+    Unavailable,
+}
+
+/// The configured limits.
+pub struct Limiter {
+    clients: Clients,
+    client: Option<(Gcra, Rate)>,
+    global: Option<(Gcra, Rate)>,
+    memory: memory::Memory,
+    global_tat: memory::Global,
+    redis: Option<redis::Redis>,
+    on_failure: OnFailure,
+    /// Redis is out of reach (an episode is logged once).
+    degraded: AtomicBool,
+    epoch: Instant,
+    /// `RateLimit-Policy`, formatted once.
+    policy: HeaderValue,
+    metrics: LimitMetrics,
+}
+
+impl Limiter {
+    /// The limiter `config` asks for; `None` when every limit is off. Must run inside the
+    /// runtime (Redis connects in the background).
+    pub fn new(config: &LimitConfig, metrics: LimitMetrics) -> Result<Option<Limiter>, String> {
+        if !config.any() {
+            return Ok(None);
+        }
+        let client = config.client.map(|r| (Gcra::new(&r), r));
+        let global = config.global.map(|r| (Gcra::new(&r), r));
+        let redis = match &config.store {
+            LimitStore::Memory => None,
+            LimitStore::Redis(url) => Some(redis::Redis::open(url, redis_endpoint(url))?),
+        };
+        let policies: Vec<String> = [(Policy::Client, client), (Policy::Global, global)]
+            .iter()
+            .filter_map(|(p, g)| {
+                g.map(|(g, r)| format!("\"{}\";q={};w={}", p.name(), r.burst, whole_secs(g.tolerance)))
+            })
+            .collect();
+        Ok(Some(Limiter {
+            clients: Clients::new(config.trusted_proxies.clone(), config.ipv6_prefix),
+            client,
+            global,
+            memory: memory::Memory::new(MAX_TRACKED_CLIENTS),
+            global_tat: memory::Global::default(),
+            redis,
+            on_failure: config.on_failure,
+            degraded: AtomicBool::new(false),
+            epoch: Instant::now(),
+            policy: HeaderValue::try_from(policies.join(", ")).expect("names and digits are a valid header value"),
+            metrics,
+        }))
+    }
+
+    /// `RateLimit-Policy`: every policy with its quota and window.
+    pub fn policy(&self) -> &HeaderValue {
+        &self.policy
+    }
+
+    /// Decides for a request from `peer` with `headers`.
+    pub async fn check(&self, peer: IpAddr, headers: &HeaderMap) -> Outcome {
+        let (key, source) = self.clients.identify(peer, headers);
+        if source == Source::Malformed {
+            self.metrics.forwarded_malformed.inc();
+        }
+        let outcome = match &self.redis {
+            None => self.decide_here(key),
+            Some(redis) => self.decide_shared(redis, key).await,
+        };
+        if let Outcome::Limited { policy, .. } = &outcome {
+            self.metrics.limited(*policy);
+        }
+        outcome
+    }
+
+    /// In this process's memory.
+    fn decide_here(&self, key: ClientKey) -> Outcome {
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        let mut global_left = None;
+        if let Some((g, _)) = &self.global {
+            match self.global_tat.decide(g, now) {
+                Decision::Limited { retry_after } => return limited(Policy::Global, retry_after),
+                Decision::Allowed { remaining, reset, .. } => global_left = Some((remaining, reset)),
+            }
+        }
+        if let Some((g, _)) = &self.client {
+            match self.memory.decide(g, key, now) {
+                Decision::Limited { retry_after } => {
+                    if let Some((g, _)) = &self.global {
+                        self.global_tat.refund(g);
+                    }
+                    return limited(Policy::Client, retry_after);
+                }
+                Decision::Allowed { remaining, reset, .. } => {
+                    return Outcome::Allowed(rate_limit(Policy::Client, remaining, reset));
+                }
+            }
+        }
+        let (remaining, reset) = global_left.unwrap_or((0, Duration::ZERO));
+        Outcome::Allowed(rate_limit(Policy::Global, remaining, reset))
+    }
+
+    /// In Redis; without it (out of reach, too slow) as `LIMIT_STORE_FAILURE` says.
+    async fn decide_shared(&self, redis: &redis::Redis, key: ClientKey) -> Outcome {
+        let (client, global) = (self.client.map(|(g, _)| g), self.global.map(|(g, _)| g));
+        match redis.decide(key, client.as_ref(), global.as_ref()).await {
+            Ok(answer) => {
+                if self.degraded.swap(false, Ordering::AcqRel) {
+                    tracing::info!(redis = %redis.endpoint, "Redis answers again: limits are shared again");
+                }
+                match answer {
+                    redis::Answer::ClientLimited { retry_after } => limited(Policy::Client, retry_after),
+                    redis::Answer::GlobalLimited { retry_after } => limited(Policy::Global, retry_after),
+                    redis::Answer::Allowed {
+                        client_ahead,
+                        global_ahead,
+                    } => {
+                        let (policy, gcra, ahead) = match (client, global) {
+                            (Some(g), _) => (Policy::Client, g, client_ahead),
+                            (None, Some(g)) => (Policy::Global, g, global_ahead),
+                            (None, None) => unreachable!("a limiter has a policy"),
+                        };
+                        let ahead = ahead.saturating_mul(1000);
+                        let remaining = gcra.tolerance.saturating_sub(ahead) / gcra.interval;
+                        Outcome::Allowed(rate_limit(policy, remaining, Duration::from_nanos(ahead)))
+                    }
+                }
+            }
+            Err(error) => {
+                self.metrics.store_errors.inc();
+                if !self.degraded.swap(true, Ordering::AcqRel) {
+                    self.metrics.fallbacks.inc();
+                    let meanwhile = match self.on_failure {
+                        OnFailure::Allow => "each replica's own memory decides (LIMIT_STORE_FAILURE=allow)",
+                        OnFailure::Deny => "tokens are refused (LIMIT_STORE_FAILURE=deny)",
+                    };
+                    tracing::warn!(redis = %redis.endpoint, %error, "Redis is out of reach: {meanwhile} until it answers");
+                }
+                match self.on_failure {
+                    OnFailure::Allow => self.decide_here(key),
+                    OnFailure::Deny => Outcome::Unavailable,
+                }
+            }
+        }
+    }
+
+    /// Refreshes the gauges read at scrape time.
+    pub fn refresh_gauges(&self) {
+        self.metrics.tracked.set(self.memory.tracked() as i64);
+        self.metrics
+            .untracked
+            .set(self.memory.untracked.load(Ordering::Relaxed) as i64);
+    }
+}
+
+fn limited(policy: Policy, retry_after: Duration) -> Outcome {
+    let secs = whole_secs(retry_after.as_nanos() as u64);
+    Outcome::Limited {
+        policy,
+        retry_after: secs,
+        rate_limit: rate_limit(policy, 0, retry_after),
+    }
+}
+
+/// `RateLimit`: what is left of `policy` and when it is whole again.
+fn rate_limit(policy: Policy, remaining: u64, reset: Duration) -> HeaderValue {
+    let mut text = String::with_capacity(32);
+    text.push('"');
+    text.push_str(policy.name());
+    text.push_str("\";r=");
+    text.push_str(itoa::Buffer::new().format(remaining));
+    text.push_str(";t=");
+    text.push_str(itoa::Buffer::new().format(whole_secs(reset.as_nanos() as u64)));
+    HeaderValue::try_from(text).expect("names and digits are a valid header value")
+}
+
+/// Nanoseconds as whole seconds, rounded up, at least 1 (`Retry-After: 0` invites a storm).
+fn whole_secs(nanos: u64) -> u64 {
+    nanos.div_ceil(1_000_000_000).max(1)
+}
