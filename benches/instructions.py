@@ -129,6 +129,9 @@ def main():
         "jwks_200": per_request([BIN], es, "/.well-known/jwks.json"),
         "jwks_304": per_request([BIN], es, "/.well-known/jwks.json", {"If-None-Match": etag(es)}),
         "hs256": per_request([BIN], {**base, "ALGO": "HS256"}, "/anonymous/"),
+        # Limits on, in memory, never reached: what identifying and counting a client costs.
+        "hs256_limited": per_request([BIN], {**base, "ALGO": "HS256", "ISSUE_RATE": "1000000/s",
+                                             "ISSUE_RATE_GLOBAL": "1000000/s"}, "/anonymous/"),
         "es256": per_request([BIN], es, "/anonymous/"),
         "eddsa": per_request([BIN], {**base, "ALGO": "EdDSA", "SECRET_KEY": open(
             os.path.join(ROOT, "tests", "fixtures", "keys", "ed25519-pkcs8.pem")).read()}, "/anonymous/"),
@@ -136,6 +139,7 @@ def main():
         "sig_eddsa": sig["EdDSA"],
     }
     budgets = {
+        "hs256_limited": rows["hs256"] + 1000,
         "healthz": 1.2 * floor,
         "jwks_200": 1.3 * floor,
         "jwks_304": 1.3 * floor,

@@ -74,6 +74,9 @@ pub struct Limiter {
     epoch: Instant,
     /// `RateLimit-Policy`, formatted once.
     policy: HeaderValue,
+    /// `RateLimit` of each policy for a client with its whole burst but the token just taken:
+    /// what most answers say (a client's first token), formatted once.
+    fresh: [Option<(u64, HeaderValue)>; 2],
     metrics: LimitMetrics,
 }
 
@@ -96,7 +99,16 @@ impl Limiter {
                 g.map(|(g, r)| format!("\"{}\";q={};w={}", p.name(), r.burst, whole_secs(g.tolerance)))
             })
             .collect();
+        let fresh = [(Policy::Client, client), (Policy::Global, global)].map(|(p, g)| {
+            g.map(|(g, r)| {
+                (
+                    r.burst - 1,
+                    rate_limit(p, r.burst - 1, Duration::from_nanos(g.interval)),
+                )
+            })
+        });
         Ok(Some(Limiter {
+            fresh,
             clients: Clients::new(config.trusted_proxies.clone(), config.ipv6_prefix),
             client,
             global,
@@ -151,12 +163,12 @@ impl Limiter {
                     return limited(Policy::Client, retry_after);
                 }
                 Decision::Allowed { remaining, reset, .. } => {
-                    return Outcome::Allowed(rate_limit(Policy::Client, remaining, reset));
+                    return Outcome::Allowed(self.rate_limit(Policy::Client, remaining, reset));
                 }
             }
         }
         let (remaining, reset) = global_left.unwrap_or((0, Duration::ZERO));
-        Outcome::Allowed(rate_limit(Policy::Global, remaining, reset))
+        Outcome::Allowed(self.rate_limit(Policy::Global, remaining, reset))
     }
 
     /// In Redis; without it (out of reach, too slow) as `LIMIT_STORE_FAILURE` says.
@@ -181,7 +193,7 @@ impl Limiter {
                         };
                         let ahead = ahead.saturating_mul(1000);
                         let remaining = gcra.tolerance.saturating_sub(ahead) / gcra.interval;
-                        Outcome::Allowed(rate_limit(policy, remaining, Duration::from_nanos(ahead)))
+                        Outcome::Allowed(self.rate_limit(policy, remaining, Duration::from_nanos(ahead)))
                     }
                 }
             }
@@ -203,6 +215,24 @@ impl Limiter {
         }
     }
 
+    /// `RateLimit` for an allowed request: the one formatted at start when it says the same.
+    fn rate_limit(&self, policy: Policy, remaining: u64, reset: Duration) -> HeaderValue {
+        let fresh = &self.fresh[policy as usize];
+        match fresh {
+            Some((left, value)) if *left == remaining && reset.as_nanos() <= self.interval(policy) => value.clone(),
+            _ => rate_limit(policy, remaining, reset),
+        }
+    }
+
+    /// The interval of `policy`, nanoseconds (0 when it is off).
+    fn interval(&self, policy: Policy) -> u128 {
+        let gcra = match policy {
+            Policy::Client => self.client,
+            Policy::Global => self.global,
+        };
+        gcra.map_or(0, |(g, _)| u128::from(g.interval))
+    }
+
     /// Refreshes the gauges read at scrape time.
     pub fn refresh_gauges(&self) {
         self.metrics.tracked.set(self.memory.tracked() as i64);
@@ -221,16 +251,24 @@ fn limited(policy: Policy, retry_after: Duration) -> Outcome {
     }
 }
 
-/// `RateLimit`: what is left of `policy` and when it is whole again.
+/// `RateLimit`: what is left of `policy` and when it is whole again. Written on the stack:
+/// the header value is the one allocation.
 fn rate_limit(policy: Policy, remaining: u64, reset: Duration) -> HeaderValue {
-    let mut text = String::with_capacity(32);
-    text.push('"');
-    text.push_str(policy.name());
-    text.push_str("\";r=");
-    text.push_str(itoa::Buffer::new().format(remaining));
-    text.push_str(";t=");
-    text.push_str(itoa::Buffer::new().format(whole_secs(reset.as_nanos() as u64)));
-    HeaderValue::try_from(text).expect("names and digits are a valid header value")
+    let mut buf = [0u8; 64];
+    let mut len = 0;
+    let (mut r, mut t) = (itoa::Buffer::new(), itoa::Buffer::new());
+    for part in [
+        "\"",
+        policy.name(),
+        "\";r=",
+        r.format(remaining),
+        ";t=",
+        t.format(whole_secs(reset.as_nanos() as u64)),
+    ] {
+        buf[len..len + part.len()].copy_from_slice(part.as_bytes());
+        len += part.len();
+    }
+    HeaderValue::from_bytes(&buf[..len]).expect("names and digits are a valid header value")
 }
 
 /// Nanoseconds as whole seconds, rounded up, at least 1 (`Retry-After: 0` invites a storm).

@@ -49,7 +49,7 @@ pub enum TokenResponse {
     /// clients): answered at once, before `ISSUE_DELAY`. `Retry-After` says when the next token
     /// comes; `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers,
     /// structured fields) name the policy, its quota and window, and what is left of it.
-    /// Allowed answers carry `RateLimit` and `RateLimit-Policy` too, when a limit is on.
+    /// Allowed answers carry `RateLimit` too, when a limit is on.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(
         Json<Problem>,

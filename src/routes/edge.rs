@@ -51,7 +51,7 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, edge: Arc<Edge>) ->
             // Over a limit: answered now, before the wait; nothing is held.
             if let Some(limiter) = &state.limiter {
                 match limits::check(limiter, &req).await {
-                    Ok(value) => rate_limit = Some((limiter.policy().clone(), value)),
+                    Ok(value) => rate_limit = Some(value),
                     Err(refused) => {
                         return Ok(finish(refused, state, &method, &uri, route, start, allowed_origin));
                     }
@@ -81,8 +81,8 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, edge: Arc<Edge>) ->
             Err(err) => problem::from_error(&err),
         };
         drop(place);
-        if let Some((policy, value)) = rate_limit {
-            resp.headers_mut().insert(problem::RATELIMIT_POLICY, policy);
+        // What is left of the limit; the policy itself comes with a 429 (and in the spec).
+        if let Some(value) = rate_limit {
             resp.headers_mut().insert(problem::RATELIMIT, value);
         }
         resp

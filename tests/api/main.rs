@@ -15,6 +15,7 @@ mod metrics;
 mod pg_failures;
 mod replicas;
 mod rotation;
+mod shared_limits;
 mod static_keys;
 mod stores;
 mod tokens;
