@@ -229,3 +229,55 @@ fn a_store_under_hs_or_a_static_key_is_warned_about() {
         c.warnings()
     );
 }
+
+#[test]
+fn limits_parameters_good_bad_and_off_by_default() {
+    let c = ok(&[]);
+    assert!(!c.limits.any(), "limits are off unless asked for");
+    let c = ok(&[
+        ("ISSUE_RATE", "30/h"),
+        ("ISSUE_BURST", "5"),
+        ("ISSUE_RATE_GLOBAL", "600/s"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7, fd00::/8"),
+        ("CLIENT_IPV6_PREFIX", "56"),
+        ("LIMIT_STORE", "rediss://:pw@cache:6380/1"),
+        ("LIMIT_STORE_FAILURE", "deny"),
+    ]);
+    let l = &c.limits;
+    let client = l.client.unwrap();
+    assert_eq!(
+        (client.count, client.per, client.burst),
+        (30, Duration::from_secs(3600), 5)
+    );
+    assert_eq!(l.global.unwrap().burst, 600, "the global burst is its N");
+    assert_eq!(l.trusted_proxies.len(), 3);
+    assert_eq!(l.ipv6_prefix, 56);
+    assert!(
+        !c.summary().iter().any(|(_, v)| v.contains("pw")),
+        "the Redis password is never shown"
+    );
+    assert_eq!(
+        ok(&[("ISSUE_RATE", "4/min")]).limits.client.unwrap().burst,
+        4,
+        "burst defaults to N"
+    );
+    ok(&[("ISSUE_RATE", ""), ("ISSUE_BURST", "")]);
+    for (name, value) in [
+        ("ISSUE_RATE", "30"),
+        ("ISSUE_RATE", "0/s"),
+        ("ISSUE_RATE", "30/day"),
+        ("ISSUE_RATE_GLOBAL", "many/s"),
+        ("TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("TRUSTED_PROXIES", "proxy.example"),
+        ("CLIENT_IPV6_PREFIX", "31"),
+        ("CLIENT_IPV6_PREFIX", "129"),
+        ("LIMIT_STORE", "memcached://x"),
+        ("LIMIT_STORE_FAILURE", "maybe"),
+    ] {
+        assert_eq!(blamed(&[(name, value)]), name, "{name}={value}");
+    }
+    assert_eq!(blamed(&[("ISSUE_BURST", "3")]), "ISSUE_BURST", "a burst without a rate");
+    assert_eq!(blamed(&[("ISSUE_RATE", "3/s"), ("ISSUE_BURST", "0")]), "ISSUE_BURST");
+    let e = parse(&[("LIMIT_STORE", "redis-ish://user:s3cret@x")]).unwrap_err();
+    assert!(!e.to_string().contains("s3cret"), "{e}");
+}
