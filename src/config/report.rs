@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::limits::{LimitStore, OnFailure, Rate, redis_endpoint};
 use super::{Config, CorsOrigins, Signing};
 
 impl Config {
@@ -49,6 +50,34 @@ impl Config {
             (
                 "KEY_STORE_MAX_STALENESS",
                 self.store.max_staleness.as_secs_f64().to_string(),
+            ),
+            ("ISSUE_RATE", rate(self.limits.client)),
+            (
+                "ISSUE_BURST",
+                self.limits.client.map_or("unset".into(), |r| r.burst.to_string()),
+            ),
+            ("ISSUE_RATE_GLOBAL", rate(self.limits.global)),
+            (
+                "TRUSTED_PROXIES",
+                match self.limits.trusted_proxies.as_slice() {
+                    [] => "unset".into(),
+                    nets => nets.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+                },
+            ),
+            ("CLIENT_IPV6_PREFIX", self.limits.ipv6_prefix.to_string()),
+            (
+                "LIMIT_STORE",
+                match &self.limits.store {
+                    LimitStore::Memory => "memory".into(),
+                    LimitStore::Redis(url) => format!("redis at {}", redis_endpoint(url)),
+                },
+            ),
+            (
+                "LIMIT_STORE_FAILURE",
+                match self.limits.on_failure {
+                    OnFailure::Allow => "allow".into(),
+                    OnFailure::Deny => "deny".into(),
+                },
             ),
             ("LIMITS", self.limits.describe()),
             ("LOG_FORMAT", self.log_format.name().into()),
@@ -146,4 +175,16 @@ impl Config {
         }
         out
     }
+}
+
+/// A rate as it was given: `N/s`, `N/min` or `N/h`.
+fn rate(rate: Option<Rate>) -> String {
+    rate.map_or("unset".into(), |r| {
+        let unit = match r.per.as_secs() {
+            1 => "s",
+            60 => "min",
+            _ => "h",
+        };
+        format!("{}/{unit}", r.count)
+    })
 }
