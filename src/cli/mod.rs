@@ -39,7 +39,7 @@ fn serve() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the runtime: {e}"), 1),
     };
     // Before anything is logged: a locked, corrupt or undecryptable store is one line, exit 2.
-    // (PostgreSQL's pool is made inside the runtime.)
+    // (PostgreSQL connects later, inside the runtime.)
     let store = match runtime.block_on(async { KeyStore::open(&config.store, Access::Serve) }) {
         Ok(store) => store,
         Err(e) => return fail(&e.to_string(), 2),
@@ -77,7 +77,8 @@ fn check_config() -> ExitCode {
     let store_report = match config.rotates() {
         false => None,
         true => match keys::with_store(&config, Access::Serve, async |store| {
-            match tokio::time::timeout(crate::store::CALL_TIMEOUT, store.check()).await {
+            let limit = crate::store::CALL_TIMEOUT + std::time::Duration::from_secs(1);
+            match tokio::time::timeout(limit, store.check()).await {
                 Ok(result) => result,
                 Err(_) => Err(crate::store::StoreError::passing("the key store did not answer".into())),
             }
