@@ -45,6 +45,18 @@ impl AppState {
         let (ring, writer) = KeyRing::new(snapshot);
         let metrics = Metrics::new(config.algorithm.name(), &crate::routes::paths::Route::LABELS);
         let limiter = Limiter::new(&config.limits, metrics.limits()).map_err(KeyError::new)?;
+        let settings = &metrics.settings;
+        settings.issue_delay.set(config.issue_delay.as_secs_f64());
+        if config.rotates() {
+            settings
+                .key_rotation_interval
+                .set(config.key_rotation_interval.as_secs_f64());
+        }
+        if config.store.location.is_shared() {
+            settings
+                .key_store_sync_interval
+                .set(config.store.sync_interval.as_secs_f64());
+        }
         let state = AppState {
             ring,
             minter: Minter::new(

@@ -100,8 +100,20 @@ pub struct Metrics {
     keys: Family<StateLabel, Gauge>,
     active_key_age: Gauge<f64, AtomicU64>,
     next_rotation: Gauge<f64, AtomicU64>,
+    ready: Gauge,
     rotation: RotationMetrics,
     limits: LimitMetrics,
+    /// The configuration alert rules compare against, set once.
+    pub settings: Settings,
+}
+
+/// Configuration values exported so that alert rules need no copy of them.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub issue_delay: Gauge<f64, AtomicU64>,
+    pub key_rotation_interval: Gauge<f64, AtomicU64>,
+    /// 0 unless the key store is shared (then replicas read it this often).
+    pub key_store_sync_interval: Gauge<f64, AtomicU64>,
 }
 
 impl Metrics {
@@ -174,6 +186,32 @@ impl Metrics {
                 Gauge::default(),
             ),
         };
+        let ready = register(
+            &mut registry,
+            "ready",
+            "1 while a key may sign (what /readyz answers 200 for), 0 otherwise",
+            Gauge::default(),
+        );
+        let settings = Settings {
+            issue_delay: register(
+                &mut registry,
+                "issue_delay_seconds",
+                "ISSUE_DELAY: how long a token request waits",
+                Gauge::default(),
+            ),
+            key_rotation_interval: register(
+                &mut registry,
+                "key_rotation_interval_seconds",
+                "KEY_ROTATION_INTERVAL (0 when keys do not rotate)",
+                Gauge::default(),
+            ),
+            key_store_sync_interval: register(
+                &mut registry,
+                "key_store_sync_interval_seconds",
+                "KEY_STORE_SYNC_INTERVAL with a shared key store (0 otherwise)",
+                Gauge::default(),
+            ),
+        };
         let limited = Family::<PolicyLabel, Counter>::default();
         // One at a time: each lookup holds the family's lock until its statement ends.
         let limited_client = limited.get_or_create(&PolicyLabel { policy: "client" }).clone();
@@ -235,8 +273,10 @@ impl Metrics {
             keys,
             active_key_age,
             next_rotation,
+            ready,
             rotation,
             limits,
+            settings,
         }
     }
 
@@ -275,6 +315,7 @@ impl Metrics {
                 .get_or_create(&StateLabel { state: state.name() })
                 .set(n as i64);
         }
+        self.ready.set(i64::from(snapshot.signer(now).is_some()));
         let active = snapshot.keys().iter().find(|k| k.state == KeyState::Active);
         self.active_key_age
             .set(active.map_or(0.0, |k| (now - k.times.activates_at).as_seconds_f64().max(0.0)));
