@@ -139,7 +139,10 @@ impl Limiter {
             Some(redis) => self.decide_shared(redis, key).await,
         };
         if let Outcome::Limited { policy, .. } = &outcome {
-            self.metrics.limited(*policy);
+            match policy {
+                Policy::Client => self.metrics.limited_client.inc(),
+                Policy::Global => self.metrics.limited_global.inc(),
+            };
         }
         outcome
     }

@@ -45,8 +45,10 @@ struct PolicyLabel {
 /// What the issuing limits count; cheap to clone (the metrics are shared).
 #[derive(Clone, Debug, Default)]
 pub struct LimitMetrics {
-    limited_client: Counter,
-    limited_global: Counter,
+    /// Token requests answered 429 by the per-client policy.
+    pub limited_client: Counter,
+    /// Token requests answered 429 by the global ceiling.
+    pub limited_global: Counter,
     /// Failed or timed-out calls to Redis.
     pub store_errors: Counter,
     /// Episodes of Redis out of reach (each logged once).
@@ -57,15 +59,6 @@ pub struct LimitMetrics {
     pub tracked: Gauge,
     /// New clients not tracked because the table was full (since start).
     pub untracked: Gauge,
-}
-
-impl LimitMetrics {
-    pub fn limited(&self, policy: crate::limits::Policy) {
-        match policy {
-            crate::limits::Policy::Client => self.limited_client.inc(),
-            crate::limits::Policy::Global => self.limited_global.inc(),
-        };
-    }
 }
 
 /// What the rotation task counts; cheap to clone (the counters are shared).
