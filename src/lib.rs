@@ -28,6 +28,7 @@
 //! - [`routes`]: the route table, the edge middleware, the operations (poem-openapi), the
 //!   spec and Swagger UI.
 //! - [`server`]: the connection loop: accept with back-off, hyper HTTP/1.1, drain.
+//! - [`process`]: the open-files limit and the stop signals.
 //! - [`startup`]: `Application::build` → `run_until_stopped`; signals.
 //! - [`metrics`]: Prometheus metrics, gauges derived from state at scrape time.
 //! - [`telemetry`]: logging to stderr.
@@ -42,6 +43,7 @@ pub mod keyring;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod process;
 pub mod rotation;
 pub mod routes;
 pub mod server;

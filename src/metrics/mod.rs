@@ -12,11 +12,13 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+mod exported;
 mod requests;
 use prometheus_client::registry::{Metric, Registry};
 use time::OffsetDateTime;
 
 use crate::keyring::{KeyState, Snapshot};
+pub use exported::{LimitMetrics, Settings};
 use requests::Requests;
 
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -35,30 +37,6 @@ struct StateLabel {
 struct BuildLabels {
     version: &'static str,
     algorithm: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PolicyLabel {
-    policy: &'static str,
-}
-
-/// What the issuing limits count; cheap to clone (the metrics are shared).
-#[derive(Clone, Debug, Default)]
-pub struct LimitMetrics {
-    /// Token requests answered 429 by the per-client policy.
-    pub limited_client: Counter,
-    /// Token requests answered 429 by the global ceiling.
-    pub limited_global: Counter,
-    /// Failed or timed-out calls to Redis.
-    pub store_errors: Counter,
-    /// Episodes of Redis out of reach (each logged once).
-    pub fallbacks: Counter,
-    /// Forwarding headers from a trusted proxy that could not be read (the proxy stood in).
-    pub forwarded_malformed: Counter,
-    /// Clients tracked in this process's memory now.
-    pub tracked: Gauge,
-    /// New clients not tracked because the table was full (since start).
-    pub untracked: Gauge,
 }
 
 /// What the rotation task counts; cheap to clone (the counters are shared).
@@ -98,15 +76,6 @@ pub struct Metrics {
     limits: LimitMetrics,
     /// The configuration alert rules compare against, set once.
     pub settings: Settings,
-}
-
-/// Configuration values exported so that alert rules need no copy of them.
-#[derive(Debug, Clone, Default)]
-pub struct Settings {
-    pub issue_delay: Gauge<f64, AtomicU64>,
-    pub key_rotation_interval: Gauge<f64, AtomicU64>,
-    /// 0 unless the key store is shared (then replicas read it this often).
-    pub key_store_sync_interval: Gauge<f64, AtomicU64>,
 }
 
 impl Metrics {
@@ -185,69 +154,8 @@ impl Metrics {
             "1 while a key may sign (what /readyz answers 200 for), 0 otherwise",
             Gauge::default(),
         );
-        let settings = Settings {
-            issue_delay: register(
-                &mut registry,
-                "issue_delay_seconds",
-                "ISSUE_DELAY: how long a token request waits",
-                Gauge::default(),
-            ),
-            key_rotation_interval: register(
-                &mut registry,
-                "key_rotation_interval_seconds",
-                "KEY_ROTATION_INTERVAL (0 when keys do not rotate)",
-                Gauge::default(),
-            ),
-            key_store_sync_interval: register(
-                &mut registry,
-                "key_store_sync_interval_seconds",
-                "KEY_STORE_SYNC_INTERVAL with a shared key store (0 otherwise)",
-                Gauge::default(),
-            ),
-        };
-        let limited = Family::<PolicyLabel, Counter>::default();
-        // One at a time: each lookup holds the family's lock until its statement ends.
-        let limited_client = limited.get_or_create(&PolicyLabel { policy: "client" }).clone();
-        let limited_global = limited.get_or_create(&PolicyLabel { policy: "global" }).clone();
-        let limits = LimitMetrics {
-            limited_client,
-            limited_global,
-            store_errors: register(
-                &mut registry,
-                "limit_store_errors",
-                "Failed or timed-out calls to the limits' Redis (decided without it)",
-                Counter::default(),
-            ),
-            fallbacks: register(
-                &mut registry,
-                "limit_store_fallbacks",
-                "Episodes of the limits' Redis out of reach (LIMIT_STORE_FAILURE applies meanwhile)",
-                Counter::default(),
-            ),
-            forwarded_malformed: register(
-                &mut registry,
-                "forwarded_malformed",
-                "Forwarded / X-Forwarded-For from a trusted proxy that could not be read (the proxy's address stood in)",
-                Counter::default(),
-            ),
-            tracked: register(
-                &mut registry,
-                "limit_tracked_clients",
-                "Clients tracked by this process's limits now",
-                Gauge::default(),
-            ),
-            untracked: register(
-                &mut registry,
-                "limit_untracked_clients",
-                "New clients not tracked since start because the table was full (the global ceiling still holds them)",
-                Gauge::default(),
-            ),
-        };
-        registry.register(
-            "requests_limited",
-            "Token requests answered 429, by policy (client, global)",
-            limited,
-        );
+        let settings = Settings::register(&mut registry);
+        let limits = LimitMetrics::register(&mut registry);
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {

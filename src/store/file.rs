@@ -16,14 +16,14 @@ use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
 
+mod admin;
 mod temp;
 
 use temp::TempFile;
 
 use super::crypt::Kek;
-use super::record::{self, Listed, StoredKey};
+use super::record::{self, StoredKey};
 use super::{Access, Ring, StoreError};
-use crate::algorithm::Algorithm;
 use crate::clock::Clock;
 
 /// What the file holds.
@@ -189,53 +189,6 @@ impl FileStore {
             self.write(&ring, removed)?;
         }
         Ok(ring)
-    }
-
-    /// The public facts of every key, without opening any.
-    pub fn list(&self) -> Result<(Option<Algorithm>, Vec<Listed>), StoreError> {
-        let Some(document) = self.document()? else {
-            return Ok((None, Vec::new()));
-        };
-        let algorithm = document.algorithm.as_deref().and_then(|a| a.parse().ok());
-        let listed = document
-            .keys
-            .into_iter()
-            .map(|k| Listed {
-                sealed_by: Listed::sealing(k.encrypted, k.sealed_by.as_deref()),
-                algorithm: k.algorithm,
-                kid: k.kid,
-                times: crate::keyring::KeyTimes {
-                    published_at: k.published_at,
-                    activates_at: k.activates_at,
-                    retires_at: k.retires_at,
-                    removed_at: k.removed_at,
-                },
-            })
-            .collect();
-        Ok((algorithm, listed))
-    }
-
-    /// Seals every record again under the first key-encryption key; how many changed.
-    pub fn rewrap(&self) -> Result<usize, StoreError> {
-        let Some(kek) = self.kek.as_deref() else {
-            return Err(StoreError::config(
-                "KEY_ENCRYPTION_KEY",
-                "`keys rewrap` seals the stored keys under the first KEY_ENCRYPTION_KEY: set it".into(),
-            ));
-        };
-        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(document) = self.document()? else {
-            return Ok(0);
-        };
-        let first = kek.sealing_fingerprint();
-        let changed = document
-            .keys
-            .iter()
-            .filter(|k| !k.encrypted || k.sealed_by.as_deref() != Some(first))
-            .count();
-        let (ring, removed) = self.read_ring(true)?;
-        self.write(&ring, removed)?;
-        Ok(changed)
     }
 
     fn write(&self, ring: &Ring, removed: Vec<Tombstone>) -> Result<(), StoreError> {

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use sqlx::{Connection, Row};
 use time::OffsetDateTime;
 
-use super::{PgStore, schema, times};
+use super::rows::times;
+use super::{PgStore, schema};
 use crate::algorithm::Algorithm;
 use crate::keyring::KeyTimes;
 use crate::store::StoreError;
