@@ -28,7 +28,7 @@ fn main() {
     let metrics = LimitMetrics::default();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     runtime.block_on(async {
-        let limiter = Limiter::new(&config.limits, metrics.clone()).unwrap().expect("limits on");
+        let limiter = Limiter::new(&config.limits, None, metrics.clone()).expect("limits on");
         let headers = HeaderMap::new();
         let before = rss();
         let clients = MAX_TRACKED_CLIENTS as u32;

@@ -25,6 +25,8 @@
 //! - [`state`]: what every request shares (config, key ring, minter, metrics, waiting room).
 //! - [`limits`]: the brake on token farms — per-client and global limits, client
 //!   identification behind proxies, counts in memory or Redis.
+//! - [`pow`]: the ALTCHA proof-of-work gate — challenges, payload checks, the replay store.
+//! - [`redis_link`]: the one Redis connection the limits and the replay store share.
 //! - [`routes`]: the route table, the edge middleware, the operations (poem-openapi), the
 //!   spec and Swagger UI.
 //! - [`server`]: the connection loop: accept with back-off, hyper HTTP/1.1, drain.
@@ -43,7 +45,9 @@ pub mod keyring;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod pow;
 pub mod process;
+pub mod redis_link;
 pub mod rotation;
 pub mod routes;
 pub mod server;

@@ -165,6 +165,9 @@ impl Application {
         if config.limits.any() {
             tracing::info!(limits = config.limits.describe(), "issuing limits");
         }
+        if config.pow.is_some() {
+            tracing::info!(gate = config.describe_pow(), "proof of work");
+        }
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }

@@ -1,5 +1,5 @@
 //! What every request handler shares: the configuration, the key ring, the minter, the
-//! metrics, and the waiting room's places. Built once from the configuration; the key ring
+//! metrics, the waiting room's places, the limits and the proof-of-work gate. Built once from the configuration; the key ring
 //! inside changes by snapshot swaps.
 
 use std::sync::Arc;
@@ -8,11 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use poem::http::HeaderValue;
 use time::OffsetDateTime;
 
+use crate::config::limits::LimitStore;
 use crate::config::{Config, Signing};
 use crate::keyring::{KeyRing, RingWriter, Snapshot};
 use crate::keys::{KeyError, SigningKey};
 use crate::limits::Limiter;
 use crate::metrics::Metrics;
+use crate::pow::Gate;
+use crate::redis_link::RedisLink;
 use crate::token::Minter;
 
 /// What every handler shares. Built once; the key ring inside changes by snapshot swaps.
@@ -27,6 +30,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The issuing limits, when any is on.
     pub limiter: Option<Limiter>,
+    /// The proof-of-work gate, with `POW=altcha`.
+    pub gate: Option<Gate>,
 }
 
 impl AppState {
@@ -44,7 +49,18 @@ impl AppState {
         };
         let (ring, writer) = KeyRing::new(snapshot);
         let metrics = Metrics::new(config.algorithm.name(), &crate::routes::paths::Route::LABELS);
-        let limiter = Limiter::new(&config.limits, metrics.limits()).map_err(KeyError::new)?;
+        // One connection to Redis, shared by the limits and the replay store, if either uses it.
+        let link = match &config.limits.store {
+            LimitStore::Redis(url) if config.limits.any() || config.pow.is_some() => {
+                Some(RedisLink::open(url).map_err(KeyError::new)?)
+            }
+            _ => None,
+        };
+        let limiter = Limiter::new(&config.limits, link.as_ref(), metrics.limits());
+        let gate = config
+            .pow
+            .as_ref()
+            .map(|pow| Gate::new(pow, link.clone(), config.limits.on_failure, metrics.pow()));
         let settings = &metrics.settings;
         settings.issue_delay.set(config.issue_delay.as_secs_f64());
         if config.rotates() {
@@ -69,6 +85,7 @@ impl AppState {
                 .expect("digits are a valid header value"),
             metrics,
             limiter,
+            gate,
             config,
         };
         Ok((state, writer))

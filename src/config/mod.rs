@@ -4,12 +4,13 @@
 //!
 //! [`params`]: the table and `--help`; `parse`: raw values to typed ones (and the small value
 //! types); [`secret`]: `SECRET_KEY` as HMAC secret or static key; [`store`]: the key store's
-//! parameters; `report`: the configuration for people (start-up log, `check-config`, warnings).
+//! parameters; [`pow`]: the proof-of-work gate's; `report`: the configuration for people (start-up log, `check-config`, warnings).
 
 mod checks;
 pub mod limits;
 pub mod params;
 mod parse;
+pub mod pow;
 mod report;
 pub mod secret;
 pub mod store;
@@ -52,6 +53,10 @@ pub struct Config {
     pub store: StoreConfig,
     /// `ISSUE_RATE` and the other limits' parameters.
     pub limits: limits::LimitConfig,
+    /// The proof-of-work gate (`POW=altcha`), or `None`.
+    pub pow: Option<pow::PowConfig>,
+    /// `POW_HMAC_KEY`/`_FILE` set under `POW=off`: unused.
+    ignored_pow_key: Option<&'static str>,
     pub log_format: LogFormat,
 }
 
@@ -143,6 +148,7 @@ impl Config {
             static_from,
         )?;
         let limits = limits::read(&get)?;
+        let (pow, ignored_pow_key) = pow::read(&get, &lookup, &limits.store)?;
         let format_raw = get("LOG_FORMAT");
         let Some(log_format) = LogFormat::ALL.into_iter().find(|f| f.name() == format_raw.text()) else {
             return Err(format_raw.error("expected text or json"));
@@ -167,6 +173,8 @@ impl Config {
             cors_allowed_origins,
             store,
             limits,
+            pow,
+            ignored_pow_key,
             log_format,
         };
         if config.rotates() {

@@ -135,6 +135,31 @@ pub const PARAMS: &[Param] = &[
         "while Redis is out of reach: allow (each replica's own memory) or deny (503)",
     ),
     p(
+        "POW",
+        Some("off"),
+        "off, or altcha: GET /anonymous/ needs a solved ALTCHA challenge from GET /anonymous/challenge",
+    ),
+    p(
+        "POW_COST",
+        Some("2000"),
+        "PBKDF2-SHA256 iterations per attempt, 1-1000000; a solve takes about 4096 attempts, a check one",
+    ),
+    p(
+        "POW_TTL",
+        Some("120"),
+        "seconds a challenge may be solved and used, 1-3600",
+    ),
+    p(
+        "POW_HMAC_KEY",
+        Some("random per process (warning)"),
+        "the key that signs challenges, at least 32 bytes; required with a Redis LIMIT_STORE",
+    ),
+    p(
+        "POW_HMAC_KEY_FILE",
+        None,
+        "read POW_HMAC_KEY from this file instead (trailing newline stripped)",
+    ),
+    p(
         "LOG_FORMAT",
         Some("text"),
         "log lines as text or json (filter with RUST_LOG)",
@@ -146,7 +171,7 @@ const fn p(name: &'static str, default: Option<&'static str>, meaning: &'static 
 }
 
 /// Parameters for which the empty string means unset.
-pub const EMPTY_IS_UNSET: [&str; 9] = [
+pub const EMPTY_IS_UNSET: [&str; 10] = [
     "ISSUER",
     "AUDIENCE",
     "CORS_ALLOWED_ORIGINS",
@@ -156,6 +181,7 @@ pub const EMPTY_IS_UNSET: [&str; 9] = [
     "ISSUE_BURST",
     "ISSUE_RATE_GLOBAL",
     "TRUSTED_PROXIES",
+    "POW_HMAC_KEY_FILE",
 ];
 
 /// The default of parameter `name`, if it has one.

@@ -80,6 +80,19 @@ impl Config {
                 },
             ),
             ("LIMITS", self.limits.describe()),
+            ("POW", if self.pow.is_some() { "altcha" } else { "off" }.into()),
+            (
+                "POW_COST",
+                self.pow
+                    .as_ref()
+                    .map_or("unused (POW=off)".into(), |p| p.cost.to_string()),
+            ),
+            (
+                "POW_TTL",
+                self.pow.as_ref().map_or("unused (POW=off)".into(), |p| secs(p.ttl)),
+            ),
+            ("POW_HMAC_KEY", self.pow_key_summary()),
+            ("GATE", self.describe_pow()),
             ("LOG_FORMAT", self.log_format.name().into()),
         ]
     }
@@ -127,6 +140,44 @@ impl Config {
         }
     }
 
+    /// What `POW_HMAC_KEY` is here, for people; never the key.
+    fn pow_key_summary(&self) -> String {
+        match (&self.pow, self.ignored_pow_key) {
+            (Some(pow), _) => match &pow.key {
+                Some(key) => format!("[redacted, {} bytes]", key.expose().len()),
+                None => "random per process".into(),
+            },
+            (None, Some(from)) => format!("{from} set but unused (POW=off)"),
+            (None, None) => "unused (POW=off)".into(),
+        }
+    }
+
+    /// The gate in words, for the start-up log and `check-config`.
+    pub fn describe_pow(&self) -> String {
+        let Some(pow) = &self.pow else {
+            return "off: GET /anonymous/ needs no proof of work".into();
+        };
+        let replay = match &self.limits.store {
+            LimitStore::Memory => "each solution is used once in this process (replay store in memory)".to_owned(),
+            LimitStore::Redis(url) => format!(
+                "each solution is used once across replicas (replay store in Redis at {}; {} while it is out of reach)",
+                redis_endpoint(url),
+                match self.limits.on_failure {
+                    OnFailure::Allow => "each replica's own memory remembers",
+                    OnFailure::Deny => "tokens are refused",
+                }
+            ),
+        };
+        format!(
+            "ALTCHA {}: GET /anonymous/ needs a challenge from GET /anonymous/challenge solved with PBKDF2/SHA-256, {} iterations per attempt, {} leading zero bits (about {} attempts), within {} s; {replay}",
+            crate::pow::PROTOCOL,
+            pow.cost,
+            crate::pow::DIFFICULTY_BITS,
+            1u64 << crate::pow::DIFFICULTY_BITS,
+            pow.ttl.as_secs()
+        )
+    }
+
     /// The warnings to log at start (and print in `check-config`): a weak HMAC secret (RFC
     /// 7518 §3.2), or a secret set under an asymmetric ALGO that nothing uses.
     pub fn warnings(&self) -> Vec<String> {
@@ -156,6 +207,14 @@ impl Config {
                 "{from} is set but unused: under {} it is used only when it holds a PEM private key; keys are generated instead",
                 self.algorithm
             ));
+        }
+        if let Some(from) = self.ignored_pow_key {
+            out.push(format!("{from} is set but unused: POW=off"));
+        }
+        if self.pow.as_ref().is_some_and(|p| p.key.is_none()) {
+            out.push(
+                "POW_HMAC_KEY is unset: challenges are signed with a random key of this process, so a restart voids the challenges it handed out (set POW_HMAC_KEY to keep them)".into(),
+            );
         }
         let Some(secret) = self.secret() else {
             return out;

@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 
 use poem::http::{HeaderMap, HeaderValue};
 
-use crate::config::limits::{LimitConfig, LimitStore, OnFailure, Rate, redis_endpoint};
+use crate::config::limits::{LimitConfig, OnFailure, Rate};
 use crate::metrics::LimitMetrics;
+use crate::redis_link::RedisLink;
 use client::{ClientKey, Clients, Source};
 use fields::{limited, rate_limit, whole_secs};
 use gcra::{Decision, Gcra};
@@ -83,18 +84,15 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    /// The limiter `config` asks for; `None` when every limit is off. Must run inside the
-    /// runtime (Redis connects in the background).
-    pub fn new(config: &LimitConfig, metrics: LimitMetrics) -> Result<Option<Limiter>, String> {
+    /// The limiter `config` asks for, counting in Redis over `link` when given; `None` when
+    /// every limit is off.
+    pub fn new(config: &LimitConfig, link: Option<&RedisLink>, metrics: LimitMetrics) -> Option<Limiter> {
         if !config.any() {
-            return Ok(None);
+            return None;
         }
         let client = config.client.map(|r| (Gcra::new(&r), r));
         let global = config.global.map(|r| (Gcra::new(&r), r));
-        let redis = match &config.store {
-            LimitStore::Memory => None,
-            LimitStore::Redis(url) => Some(redis::Redis::open(url, redis_endpoint(url))?),
-        };
+        let redis = link.cloned().map(redis::Redis::new);
         let policies: Vec<String> = [(Policy::Client, client), (Policy::Global, global)]
             .iter()
             .filter_map(|(p, g)| {
@@ -109,7 +107,7 @@ impl Limiter {
                 )
             })
         });
-        Ok(Some(Limiter {
+        Some(Limiter {
             fresh,
             clients: Clients::new(config.trusted_proxies.clone(), config.ipv6_prefix),
             client,
@@ -122,7 +120,7 @@ impl Limiter {
             epoch: Instant::now(),
             policy: HeaderValue::try_from(policies.join(", ")).expect("names and digits are a valid header value"),
             metrics,
-        }))
+        })
     }
 
     /// `RateLimit-Policy`: every policy with its quota and window.

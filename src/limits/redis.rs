@@ -1,22 +1,15 @@
 //! `LIMIT_STORE=redis://…`: the limits' counts shared by replicas in Redis (or Valkey). One Lua
 //! script per request decides both policies atomically on Redis's own clock (no
 //! read-modify-write race, no skew between replicas); keys expire once the burst is whole
-//! again, so idle clients cost nothing. Each call has a short timeout. The connection is made
-//! in the background with backoff until Redis answers; afterwards the connection manager
-//! reconnects by itself. Meanwhile callers fall back ([`super::Limiter`]).
+//! again, so idle clients cost nothing. Each call has a short timeout; without an answer
+//! callers fall back ([`super::Limiter`]). The connection is [`crate::redis_link`]'s.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-
 use super::client::ClientKey;
 use super::gcra::Gcra;
-use crate::backoff::Backoff;
-
-/// How long one decision may take in Redis before this replica decides without it.
-pub const CALL_TIMEOUT: Duration = Duration::from_millis(100);
+use crate::redis_link::{CALL_TIMEOUT, RedisLink};
 
 /// Both policies at once: KEYS = client, global; ARGV = their interval and tolerance in
 /// microseconds (0: the policy is off). Returns {0, client ahead, global ahead} when allowed,
@@ -66,63 +59,27 @@ pub enum Answer {
 }
 
 /// The shared store.
+#[derive(Debug)]
 pub struct Redis {
-    connection: Arc<ArcSwapOption<ConnectionManager>>,
+    link: RedisLink,
     script: redis::Script,
     /// `host:port`, for people.
-    pub endpoint: String,
-}
-
-impl std::fmt::Debug for Redis {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Redis({})", self.endpoint)
-    }
+    pub endpoint: Arc<str>,
 }
 
 impl Redis {
-    /// The store at `url`; connects in the background until Redis answers. Only a URL that
-    /// cannot be parsed fails here.
-    pub fn open(url: &str, endpoint: String) -> Result<Redis, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("the Redis URL cannot be used ({:?})", e.kind()))?;
-        let connection: Arc<ArcSwapOption<ConnectionManager>> = Arc::default();
-        let slot = connection.clone();
-        let shown = endpoint.clone();
-        tokio::spawn(async move {
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(Duration::from_secs(2)))
-                .set_response_timeout(Some(Duration::from_secs(1)))
-                .set_number_of_retries(1)
-                .set_min_delay(Duration::from_millis(100))
-                .set_max_delay(Duration::from_secs(5));
-            let mut backoff = Backoff::default();
-            loop {
-                match ConnectionManager::new_with_config(client.clone(), config.clone()).await {
-                    Ok(manager) => {
-                        tracing::info!(redis = %shown, "limits shared in Redis");
-                        slot.store(Some(Arc::new(manager)));
-                        return;
-                    }
-                    Err(e) => {
-                        let retry_in = backoff.failed();
-                        tracing::warn!(redis = %shown, error = %e, ?retry_in, "Redis does not answer; limits are decided without it meanwhile");
-                        tokio::time::sleep(retry_in).await;
-                    }
-                }
-            }
-        });
-        Ok(Redis {
-            connection,
+    /// The limits' script over the shared `link`.
+    pub fn new(link: RedisLink) -> Redis {
+        Redis {
+            endpoint: link.endpoint.clone(),
+            link,
             script: redis::Script::new(SCRIPT),
-            endpoint,
-        })
+        }
     }
 
     /// Decides in Redis; `Err` when Redis is out of reach or too slow.
     pub async fn decide(&self, key: ClientKey, client: Option<&Gcra>, global: Option<&Gcra>) -> Result<Answer, String> {
-        let Some(manager) = self.connection.load_full() else {
-            return Err("not connected yet".into());
-        };
-        let mut manager = (*manager).clone();
+        let mut manager = self.link.connection()?;
         let micros = |g: Option<&Gcra>| g.map_or((0, 0), |g| (g.interval.div_ceil(1000), g.tolerance / 1000));
         let ((ci, ct), (gi, gt)) = (micros(client), micros(global));
         let mut call = self.script.prepare_invoke();

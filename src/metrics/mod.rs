@@ -13,12 +13,14 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 mod exported;
+mod pow;
 mod requests;
 use prometheus_client::registry::{Metric, Registry};
 use time::OffsetDateTime;
 
 use crate::keyring::{KeyState, Snapshot};
 pub use exported::{LimitMetrics, Settings};
+pub use pow::{OUTCOMES, PowMetrics};
 use requests::Requests;
 
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -74,6 +76,7 @@ pub struct Metrics {
     ready: Gauge,
     rotation: RotationMetrics,
     limits: LimitMetrics,
+    pow: PowMetrics,
     /// The configuration alert rules compare against, set once.
     pub settings: Settings,
 }
@@ -156,6 +159,7 @@ impl Metrics {
         );
         let settings = Settings::register(&mut registry);
         let limits = LimitMetrics::register(&mut registry);
+        let pow = PowMetrics::register(&mut registry);
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -177,12 +181,17 @@ impl Metrics {
             ready,
             rotation,
             limits,
+            pow,
             settings,
         }
     }
 
     pub fn limits(&self) -> LimitMetrics {
         self.limits.clone()
+    }
+
+    pub fn pow(&self) -> PowMetrics {
+        self.pow.clone()
     }
 
     pub fn token_issued(&self) {

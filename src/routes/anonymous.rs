@@ -9,6 +9,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi, ResponseContent, Tags};
 use time::OffsetDateTime;
 
 use super::Served;
+use super::challenge::PowProblem;
+use super::edge_param::EdgeParam;
 use super::problem::{self, Problem};
 use super::response_header::Header;
 
@@ -45,6 +47,12 @@ pub enum TokenResponse {
     /// "exp","jti","user_id":-1[,"iss"][,"aud"]}`.
     #[oai(status = 200)]
     Ok(TokenBody, #[oai(header = "Cache-Control")] Header),
+    /// `POW=altcha` and no valid proof of work: the `altcha` query parameter (or `Altcha`
+    /// header) is missing, malformed, tampered with, expired, wrong, or already used; the
+    /// problem's `type` says which and `challenge` where to get a fresh one. Answered at once,
+    /// before a limit slot is spent and before `ISSUE_DELAY`.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<PowProblem>, #[oai(header = "Cache-Control")] Header),
     /// Over an issuing limit (`ISSUE_RATE` for this client, or `ISSUE_RATE_GLOBAL` for all
     /// clients): answered at once, before `ISSUE_DELAY`. `Retry-After` says when the next token
     /// comes; `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers,
@@ -82,10 +90,23 @@ impl AnonymousApi {
     /// anonymous user (`user_id` -1). Plain text by default; send `Accept: application/json`
     /// for the token with its lifetime.
     ///
+    /// With `POW=altcha`, send a solved challenge from `GET /anonymous/challenge` in the
+    /// `altcha` query parameter or the `Altcha` header (the ALTCHA widget's payload).
+    ///
     /// The seed's URL, `/anonymous/` (with the slash), is served identically; OpenAPI paths
     /// cannot end in a slash in poem-openapi, so the spec names it `/anonymous`.
     #[oai(path = "/anonymous", method = "get", operation_id = "issue_token")]
-    async fn anonymous(&self, req: &Request) -> TokenResponse {
+    async fn anonymous(
+        &self,
+        req: &Request,
+        /// `POW=altcha`: the solved challenge, base64 (the ALTCHA widget's payload).
+        #[oai(name = "altcha")]
+        _altcha: EdgeParam<false>,
+        /// `POW=altcha`: the same, as a header (the query parameter wins).
+        #[oai(name = "Altcha")]
+        _altcha_header: EdgeParam<true>,
+    ) -> TokenResponse {
+        // The payload was checked at the edge (`super::pow`); declared here for the spec.
         // The ISSUE_DELAY wait and MAX_PENDING shedding happened before routing (`waiting`).
         let state = self.0.state();
         let snapshot = state.ring.load();

@@ -1,7 +1,8 @@
 //! The one middleware every request passes: it labels the request by its route, answers token
-//! requests over an issuing limit at once (`429`), holds the others in the waiting room
+//! requests without a valid proof of work (`403`, `POW=altcha`) or over an issuing limit
+//! (`429`) at once, holds the others in the waiting room
 //! (`ISSUE_DELAY`, `MAX_PENDING`), answers CORS for
-//! `/anonymous/`, hands the shared state to the operations, turns router errors (404, 405)
+//! `/anonymous/` and its challenge, hands the shared state to the operations, turns router errors (404, 405)
 //! into problem details, and counts and logs the answer.
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use poem::http::{HeaderValue, Method, StatusCode, Uri, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use super::paths::{ANONYMOUS_SEED, Route};
-use super::{Operations, limits, problem, waiting};
+use super::{Operations, limits, pow, problem, waiting};
 use crate::config::CorsOrigins;
 use crate::state::AppState;
 
@@ -21,6 +22,8 @@ pub struct Edge {
     pub operations: Operations,
     /// `/anonymous`, parsed once.
     pub operation_uri: Uri,
+    /// Where a client gets a challenge (the `403` names it): under `ISSUER` when set.
+    pub challenge_url: String,
 }
 
 pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, edge: Arc<Edge>) -> poem::Result<Response> {
@@ -31,23 +34,32 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, edge: Arc<Edge>) ->
     let uri = req.uri().clone();
     let route = Route::of(uri.path());
     let is_anonymous = route == Route::Anonymous;
-    let allowed_origin = if is_anonymous {
+    let allowed_origin = if is_anonymous || route == Route::Challenge {
         allowed_origin(state, req.headers().get(header::ORIGIN))
     } else {
         None
     };
 
-    let resp = if method == Method::OPTIONS && is_anonymous && allowed_origin.is_some() {
-        // CORS preflight for /anonymous/.
+    let resp = if method == Method::OPTIONS && allowed_origin.is_some() {
+        // CORS preflight for /anonymous/ (and its challenge): the payload may come in a header.
         let mut resp = StatusCode::NO_CONTENT.into_response();
         let headers = resp.headers_mut();
         headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET"));
-        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("accept"));
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("accept, altcha"),
+        );
         headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         resp
     } else {
         let mut rate_limit = None;
         let place = if is_anonymous && waiting::waits(&method) {
+            // No proof of work: answered now, before a limit slot is spent and before the wait.
+            if let Some(gate) = &state.gate
+                && let Err(refused) = pow::check(gate, &req, &edge.challenge_url).await
+            {
+                return Ok(finish(refused, state, &method, &uri, route, start, allowed_origin));
+            }
             // Over a limit: answered now, before the wait; nothing is held.
             if let Some(limiter) = &state.limiter {
                 match limits::check(limiter, &req).await {

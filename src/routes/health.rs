@@ -82,6 +82,9 @@ impl HealthApi {
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self) -> MetricsResponse {
         let state = self.0.state();
+        if let Some(gate) = &state.gate {
+            gate.refresh_gauges();
+        }
         if let Some(limiter) = &state.limiter {
             limiter.refresh_gauges();
         }

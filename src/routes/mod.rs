@@ -3,11 +3,15 @@
 //! alone is built without any.
 
 pub mod anonymous;
+pub mod challenge;
+pub mod demo;
 pub mod docs;
 mod edge;
+mod edge_param;
 pub mod health;
 mod limits;
 pub mod paths;
+mod pow;
 pub mod problem;
 pub mod response_header;
 pub mod waiting;
@@ -24,7 +28,12 @@ use poem_openapi::{OpenApi, OpenApiService};
 
 use crate::state::AppState;
 
-pub type Apis = (anonymous::AnonymousApi, wellknown::WellKnownApi, health::HealthApi);
+pub type Apis = (
+    anonymous::AnonymousApi,
+    challenge::ChallengeApi,
+    wellknown::WellKnownApi,
+    health::HealthApi,
+);
 
 /// The state the operations serve with. Only the service that prints the spec is built
 /// without it ([`Served::spec_only`]); that one never serves a request.
@@ -51,6 +60,7 @@ impl Served {
 fn apis(served: &Served) -> Apis {
     (
         anonymous::AnonymousApi(served.clone()),
+        challenge::ChallengeApi(served.clone()),
         wellknown::WellKnownApi(served.clone()),
         health::HealthApi(served.clone()),
     )
@@ -76,8 +86,15 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
         .at("/openapi.yaml", api.spec_endpoint_yaml())
         .at("/docs", docs.clone())
         .at("/docs/", docs)
+        .at("/demo", demo::page(&state))
+        .at("/demo/:asset", demo::assets())
         .nest_no_strip("/", api);
+    let challenge_url = match &state.config.issuer {
+        Some(issuer) => format!("{}{}", issuer.trim_end_matches('/'), paths::CHALLENGE),
+        None => paths::CHALLENGE.to_owned(),
+    };
     let edge = Arc::new(edge::Edge {
+        challenge_url,
         state,
         operations: Operations::new(&served),
         // The operation's path, parsed once: the seed's `/anonymous/` is routed to it.

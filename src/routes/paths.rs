@@ -7,6 +7,8 @@
 pub enum Route {
     /// `/anonymous/` (the seed's URL) or `/anonymous` (the operation's path in the spec).
     Anonymous,
+    /// `/anonymous/challenge`: a proof-of-work challenge (`POW=altcha`).
+    Challenge,
     Jwks,
     Discovery,
     Healthz,
@@ -14,6 +16,8 @@ pub enum Route {
     Metrics,
     Openapi,
     Docs,
+    /// `/demo`: the page that gets a token as a web app would (and its assets).
+    Demo,
     /// Anything else (answered 404): one label, so metrics stay bounded.
     Other,
 }
@@ -23,13 +27,17 @@ pub enum Route {
 /// checks that the spec agrees.)
 pub const ANONYMOUS: &str = "/anonymous";
 
+/// The proof-of-work challenge (`POW=altcha`).
+pub const CHALLENGE: &str = "/anonymous/challenge";
+
 /// The seed's URL for the token operation.
 pub const ANONYMOUS_SEED: &str = "/anonymous/";
 
 impl Route {
     /// Every route, for metrics that list them.
-    pub const ALL: [Route; 9] = [
+    pub const ALL: [Route; 11] = [
         Route::Anonymous,
+        Route::Challenge,
         Route::Jwks,
         Route::Discovery,
         Route::Healthz,
@@ -37,6 +45,7 @@ impl Route {
         Route::Metrics,
         Route::Openapi,
         Route::Docs,
+        Route::Demo,
         Route::Other,
     ];
 
@@ -44,6 +53,7 @@ impl Route {
     pub fn of(path: &str) -> Route {
         match path {
             ANONYMOUS_SEED | ANONYMOUS => Route::Anonymous,
+            CHALLENGE => Route::Challenge,
             "/.well-known/jwks.json" => Route::Jwks,
             "/.well-known/openid-configuration" => Route::Discovery,
             "/healthz" => Route::Healthz,
@@ -51,13 +61,15 @@ impl Route {
             "/metrics" => Route::Metrics,
             "/openapi.json" | "/openapi.yaml" => Route::Openapi,
             "/docs" | "/docs/" => Route::Docs,
+            p if p == "/demo" || p.starts_with("/demo/") => Route::Demo,
             _ => Route::Other,
         }
     }
 
     /// Every route's label, in the order of [`Route::ALL`].
-    pub const LABELS: [&'static str; 9] = [
+    pub const LABELS: [&'static str; 11] = [
         "anonymous",
+        "challenge",
         "jwks",
         "discovery",
         "healthz",
@@ -65,6 +77,7 @@ impl Route {
         "metrics",
         "openapi",
         "docs",
+        "demo",
         "other",
     ];
 
