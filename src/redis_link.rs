@@ -49,7 +49,7 @@ impl RedisLink {
             loop {
                 match ConnectionManager::new_with_config(client.clone(), config.clone()).await {
                     Ok(manager) => {
-                        tracing::info!(redis = %shown, "connected to Redis: limits and replay store shared");
+                        tracing::info!(redis = %shown, "connected to Redis: what the replicas count is shared");
                         slot.store(Some(Arc::new(manager)));
                         return;
                     }

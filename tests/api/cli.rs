@@ -56,6 +56,14 @@ fn every_bad_parameter_exits_2_with_one_line_naming_it() {
         ),
         (&[("MAX_PENDING", "0")], "MAX_PENDING"),
         (&[("CORS_ALLOWED_ORIGINS", "cusdeb.com")], "CORS_ALLOWED_ORIGINS"),
+        (&[("POW", "yes")], "POW"),
+        (&[("POW", "altcha"), ("POW_COST", "0")], "POW_COST"),
+        (&[("POW", "altcha"), ("POW_TTL", "1d")], "POW_TTL"),
+        (&[("POW", "altcha"), ("POW_HMAC_KEY", "s3cr3t-value")], "POW_HMAC_KEY"),
+        (
+            &[("POW", "altcha"), ("LIMIT_STORE", "redis://127.0.0.1/0")],
+            "POW_HMAC_KEY",
+        ),
     ];
     for (env, param) in cases {
         let out = run(env, &[]);
@@ -109,22 +117,38 @@ fn help_agrees_with_the_contract_table_and_version_works() {
     let contract_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/design/CONTRACT.md");
     match std::fs::read_to_string(contract_path) {
         Ok(contract) => {
-            // Rows of §2's table: | `NAME` | meaning | `default` or unset |
+            // Rows of §2's table: | `NAME` | meaning | `default` or unset |; a row may name
+            // several (`POW_COST`, `POW_TTL`; `X` / `X_FILE`): each gets the row's default, but a
+            // `_FILE` beside its parameter, which is unset.
             let rows: Vec<(String, String)> = contract
                 .lines()
                 .filter(|l| l.starts_with("| `") && l.matches('|').count() == 4)
-                .filter_map(|l| {
+                .flat_map(|l| {
                     let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-                    let name = cells[1].trim_matches('`');
-                    name.chars()
-                        .all(|c| c.is_ascii_uppercase() || c == '_')
-                        .then(|| (name.to_owned(), cells[3].replace('`', "")))
+                    let default = cells[3].replace('`', "");
+                    let names: Vec<String> = cells[1]
+                        .split([',', '/'])
+                        .map(|n| n.trim().trim_matches('`').to_owned())
+                        .collect();
+                    let several = names.len() > 1;
+                    names
+                        .into_iter()
+                        .filter(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !n.is_empty())
+                        .map(|n| {
+                            let d = if several && n.ends_with("_FILE") {
+                                "unset".to_owned()
+                            } else {
+                                default.clone()
+                            };
+                            (n, d)
+                        })
+                        .collect::<Vec<_>>()
                 })
                 .collect();
             assert!(rows.len() >= 16, "the contract's table was not found: {rows:?}");
-            // Parameters the contract already names for an open issue (#18, proof of work): not
-            // implemented yet, so not in --help. Whoever implements one removes it.
-            const PLANNED: [&str; 4] = ["POW", "POW_COST", "POW_TTL", "POW_HMAC_KEY"];
+            // Parameters the contract names for an open issue: not implemented yet, so not in
+            // --help. Whoever implements one removes it.
+            const PLANNED: [&str; 0] = [];
             for (name, default) in &rows {
                 let found = help.iter().find(|(n, _)| n == name);
                 if PLANNED.contains(&name.as_str()) {
@@ -225,4 +249,17 @@ fn check_config_prints_the_effective_configuration_or_exits_2() {
         stderr.contains("JWKS_MAX_AGE") && stderr.contains("KEY_ROTATION_INTERVAL"),
         "{stderr}"
     );
+}
+
+#[test]
+fn check_config_describes_the_proof_of_work_gate() {
+    let out = run(&[("POW", "altcha"), ("POW_COST", "500")], &["check-config"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("ALTCHA v2"), "{text}");
+    assert!(text.contains("500 iterations per attempt"), "{text}");
+    assert!(text.contains("replay store in memory"), "{text}");
+    assert!(text.contains("warning: POW_HMAC_KEY is unset"), "{text}");
+    let off = String::from_utf8_lossy(&run(&[], &["check-config"]).stdout).into_owned();
+    assert!(off.contains("off: GET /anonymous/ needs no proof of work"), "{off}");
 }

@@ -13,6 +13,7 @@ mod limits;
 mod logs;
 mod metrics;
 mod pg_failures;
+mod pow;
 mod replicas;
 mod rotation;
 mod shared_limits;

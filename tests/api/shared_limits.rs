@@ -14,7 +14,7 @@ const REDIS: &str = "127.0.0.1:6379";
 
 /// Database `db` of the local Redis, emptied; `None` (the test says it is skipped) when no
 /// Redis answers, unless `REQUIRE_REDIS=1` (CI).
-async fn redis_db(test: &str, db: u8) -> Option<String> {
+pub async fn redis_db(test: &str, db: u8) -> Option<String> {
     let url = format!("redis://{REDIS}/{db}");
     let flushed = async {
         let client = redis::Client::open(url.as_str()).ok()?;
@@ -55,7 +55,7 @@ async fn three_replica_processes_on_one_redis_give_a_client_exactly_its_burst() 
     let started = Instant::now();
     while replicas
         .iter()
-        .any(|(_, _, log)| !log.lock().unwrap().iter().any(|l| l.contains("limits shared in Redis")))
+        .any(|(_, _, log)| !log.lock().unwrap().iter().any(|l| l.contains("connected to Redis")))
     {
         assert!(
             started.elapsed() < Duration::from_secs(15),

@@ -1,6 +1,7 @@
 //! Table tests of the parser: every parameter good, bad and at its edges, in milliseconds.
 //! `secret`: `SECRET_KEY` as HMAC secret, static key, or unused.
 
+mod pow;
 mod secret;
 
 use std::collections::HashMap;

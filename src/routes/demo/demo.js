@@ -13,9 +13,14 @@
   const pow = main.dataset.pow === 'altcha';
   const widget = form.querySelector('altcha-widget');
 
+  // The widget's latest payload (the visitor may tick it before pressing the button), and
+  // the payloads already spent: each solved challenge buys one token.
+  let ticked = null;
+  const spent = new Set();
   if (pow) {
     // The CSP-friendly build bundles no worker: register the one this issuer's challenges need.
     globalThis.$altcha.algorithms.set('PBKDF2/SHA-256', () => new Worker('demo/pbkdf2.js'));
+    widget.addEventListener('verified', (event) => { ticked = event.detail.payload; });
   }
 
   const say = (text) => { status.textContent = text; };
@@ -63,11 +68,17 @@
   async function getToken() {
     const headers = { Accept: 'application/json' };
     if (pow) {
-      say('Working on the proof of work…');
-      widget.reset();
-      const solved = await widget.verify();
-      if (!solved || !solved.payload) throw new Error('the proof of work did not finish; try again');
-      headers.Altcha = solved.payload;
+      // Each solved challenge buys one token: use the one the visitor ticked, else solve anew.
+      let payload = ticked && !spent.has(ticked) ? ticked : null;
+      if (!payload) {
+        say('Working on the proof of work…');
+        widget.reset();
+        const solved = await widget.verify();
+        payload = solved && solved.payload;
+      }
+      if (!payload) throw new Error('the proof of work did not finish; try again');
+      spent.add(payload);
+      headers.Altcha = payload;
     }
     say('Waiting for the issuer (it may hold a request for ISSUE_DELAY seconds)…');
     const resp = await fetch('anonymous/', { headers, cache: 'no-store' });
