@@ -29,6 +29,9 @@ TOLERANCE = 0.05
 BIN = os.path.join(ROOT, "target", "release", "cusdeb-anonymous")
 FLOOR = os.path.join(ROOT, "target", "floor", "release", "floor")
 SIGN = os.path.join(ROOT, "target", "release", "examples", "sign_bare")
+POW = os.path.join(ROOT, "target", "release", "examples", "pow_check")
+# Checks of one ALTCHA payload are slow (a PBKDF2 of POW_COST iterations): fewer of them.
+P1, P2 = 20, 120
 
 
 def callgrind_total(cmd, env):
@@ -89,6 +92,16 @@ def per_signature(alg):
     return (totals[1] - totals[0]) / (N2 - N1)
 
 
+def per_check(mode):
+    """Instructions of one proof-of-work check (examples/pow_check.rs)."""
+    totals = []
+    for n in (P1, P2):
+        p, out = callgrind_total([POW, mode, str(n)], {})
+        assert p.wait(600) == 0, f"pow_check {mode} failed"
+        totals.append(read_total(out))
+    return (totals[1] - totals[0]) / (P2 - P1)
+
+
 def etag(env):
     """The JWKS ETag of a server started with `env` (for the 304 row)."""
     port = 18990 + os.getpid() % 9
@@ -115,7 +128,8 @@ def etag(env):
 def main():
     subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path", os.path.join(SHARED, "Cargo.toml"),
                     "--target-dir", os.path.join(ROOT, "target", "floor")], check=True, cwd=ROOT)
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "cusdeb-anonymous", "--example", "sign_bare"],
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "cusdeb-anonymous", "--example", "sign_bare",
+                    "--example", "pow_check"],
                    check=True, cwd=ROOT)
     base = {"ISSUE_DELAY": "0", "RUST_LOG": "warn", "SECRET_KEY": "instruction-count-secret-of-32-bytes+"}
     # A static key: the JWKS (one ES256 key) is the same in both runs, so its ETag is too.
@@ -137,6 +151,10 @@ def main():
             os.path.join(ROOT, "tests", "fixtures", "keys", "ed25519-pkcs8.pem")).read()}, "/anonymous/"),
         "sig_es256": sig["ES256"],
         "sig_eddsa": sig["EdDSA"],
+        # POW=altcha: checking a solved payload at the default POW_COST (shape, HMAC, one
+        # PBKDF2), and refusing a tampered one (shape and HMAC only).
+        "pow_verify": per_check("verify"),
+        "pow_tampered": per_check("tampered"),
     }
     budgets = {
         "hs256_limited": rows["hs256"] + 1000,
@@ -146,6 +164,8 @@ def main():
         "hs256": 1.8 * floor,
         "es256": 1.8 * floor + sig["ES256"],
         "eddsa": 1.8 * floor + sig["EdDSA"],
+        # A refusal must cost less than answering it: under a tenth of the floor.
+        "pow_tampered": 0.1 * floor,
     }
     print(f"instructions per request (callgrind, N={N2}-{N1}), {time.strftime('%Y-%m-%d')}")
     print(f"{'what':<12} {'instructions':>12} {'x floor':>8} {'budget':>10}  verdict")

@@ -141,7 +141,7 @@ pub const PARAMS: &[Param] = &[
     ),
     p(
         "POW_COST",
-        Some("2000"),
+        Some("1200"),
         "PBKDF2-SHA256 iterations per attempt, 1-1000000; a solve takes about 4096 attempts, a check one",
     ),
     p(

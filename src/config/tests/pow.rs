@@ -12,7 +12,7 @@ fn the_gate_is_off_by_default_and_its_parameters_are_checked() {
     assert!(c.pow.is_none(), "POW=off by default: the original's behaviour");
     let c = ok(&[("POW", "altcha")]);
     let pow = c.pow.as_ref().unwrap();
-    assert_eq!((pow.cost, pow.ttl), (2000, Duration::from_secs(120)));
+    assert_eq!((pow.cost, pow.ttl), (1200, Duration::from_secs(120)));
     assert!(pow.key.is_none());
     assert!(
         c.warnings().iter().any(|w| w.starts_with("POW_HMAC_KEY is unset")),
