@@ -1,6 +1,7 @@
 //! `spawn_app`: an `Application` on 127.0.0.1:0 with the given environment; [`binary`]: the
 //! real binary.
 
+pub mod altcha;
 pub mod binary;
 pub mod postgres;
 pub mod proxy;
