@@ -39,3 +39,8 @@ pub fn to_millis(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
         .unwrap_or(t)
 }
+
+/// Unix time now, whole seconds (the proof-of-work gate's clock: challenges expire in seconds).
+pub fn unix_now() -> u64 {
+    OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
+}

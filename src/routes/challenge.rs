@@ -89,7 +89,7 @@ impl ChallengeApi {
                 "no proof of work is asked for here (POW=off): GET /anonymous/ directly",
             )));
         };
-        let issued = gate.challenge(super::pow::unix_now());
+        let issued = gate.challenge(crate::clock::unix_now());
         ChallengeResponse::Ok(
             Json(Challenge {
                 parameters: ChallengeParameters {

@@ -6,7 +6,6 @@ use std::borrow::Cow;
 
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{IntoResponse, Request, Response};
-use time::OffsetDateTime;
 
 use super::challenge::PowProblem;
 use super::problem;
@@ -29,15 +28,10 @@ fn payload(req: &Request) -> Option<Cow<'_, str>> {
     })
 }
 
-/// Unix time now, whole seconds.
-pub fn unix_now() -> u64 {
-    OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
-}
-
 /// Lets the request on, or answers its `403` (or `503`).
 pub async fn check(gate: &Gate, req: &Request, challenge_url: &str) -> Result<(), Response> {
     let payload = payload(req);
-    match gate.admit(payload.as_deref(), unix_now()).await {
+    match gate.admit(payload.as_deref(), crate::clock::unix_now()).await {
         Ok(()) => Ok(()),
         Err(Refusal::Unavailable) => Err(problem::unavailable(
             1,
