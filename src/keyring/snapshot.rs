@@ -63,12 +63,15 @@ impl Snapshot {
     }
 
     /// The ring of `keys` as it stands at `now`: removed keys (and keys not yet published) left
-    /// out, the others in their state at `now`.
+    /// out, the others in their state at `now`, oldest first (by activation, then kid) — so
+    /// replicas that know the same keys publish the same JWKS bytes and ETag, in whatever
+    /// order each learnt them.
     pub fn at(keys: Vec<(Arc<SigningKey>, KeyTimes)>, now: OffsetDateTime) -> Snapshot {
-        let keys: Vec<RingKey> = keys
+        let mut keys: Vec<RingKey> = keys
             .into_iter()
             .filter_map(|(key, times)| times.state(now).map(|state| RingKey { key, times, state }))
             .collect();
+        keys.sort_by(|a, b| (a.times.activates_at, a.key.kid()).cmp(&(b.times.activates_at, b.key.kid())));
         let active = keys.iter().find(|k| k.state == KeyState::Active).map(|k| k.key.clone());
         let signers = keys
             .iter()

@@ -253,6 +253,29 @@ fn operators_rotate_and_revoke() {
 }
 
 #[test]
+fn the_same_keys_in_any_order_make_the_same_jwks_and_etag() {
+    let mut ring = Ring::default();
+    let mut now = t(0);
+    for i in 0..100 {
+        now = t(i * 10);
+        ring.add(Algorithm::ES256, now);
+        if ring.snapshot(now).keys().len() == 3 {
+            break;
+        }
+    }
+    let forward = ring.snapshot(now);
+    ring.records.reverse();
+    let backward = ring.snapshot(now);
+    assert_eq!(kids_in_jwks(&forward).len(), 3);
+    assert_eq!(
+        forward.jwks(),
+        backward.jwks(),
+        "replicas that learnt keys in another order"
+    );
+    assert_eq!(forward.etag(), backward.etag());
+}
+
+#[test]
 fn jwks_has_public_members_only() {
     let mut ring = Ring::default();
     ring.add(Algorithm::EdDSA, t(0)).unwrap();
