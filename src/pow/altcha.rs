@@ -8,7 +8,7 @@
 //!
 //! Checking is split in the order the gate needs it: [`Payload::parse`] (shape, no heap),
 //! [`Payload::signed`] (constant-time HMAC), the expiry, then — after the replay store took the
-//! nonce — [`Payload::solves`] (one derivation, compared in constant time).
+//! nonce — [`Candidate::solves`] (one derivation, compared in constant time, off the runtime).
 
 use std::io::Write;
 use std::num::NonZeroU32;
@@ -163,28 +163,57 @@ impl<'a> Payload<'a> {
         ours.then_some(nonce).ok_or(Flaw::Tampered)
     }
 
-    /// Whether the solution solves these (signed) parameters: one PBKDF2 derivation, compared
-    /// with the key the client found in constant time.
-    pub fn solves(&self) -> bool {
+    /// What checking the solution needs, owned (so the derivation can leave the runtime);
+    /// `None` when it cannot be a solution (not hex, a zero cost).
+    pub fn candidate(&self) -> Option<Candidate> {
         let p = &self.parameters;
-        let (mut nonce, mut salt, mut found) = ([0u8; 16], [0u8; 16], [0u8; KEY_LENGTH]);
-        let (Some(_), Some(_), Some(_)) = (
-            unhex(p.nonce, &mut nonce),
-            unhex(p.salt, &mut salt),
-            unhex(self.derived_key, &mut found),
-        ) else {
-            return false;
+        let mut c = Candidate {
+            nonce: [0; 16],
+            salt: [0; 16],
+            found: [0; KEY_LENGTH],
+            counter: self.counter,
+            iterations: u32::try_from(p.cost).ok().and_then(NonZeroU32::new)?,
         };
-        let Some(iterations) = u32::try_from(p.cost).ok().and_then(NonZeroU32::new) else {
-            return false;
-        };
-        if !has_prefix(&found) {
+        unhex(p.nonce, &mut c.nonce)?;
+        unhex(p.salt, &mut c.salt)?;
+        unhex(self.derived_key, &mut c.found)?;
+        Some(c)
+    }
+
+    /// Whether the solution solves these (signed) parameters (see [`Candidate::solves`]).
+    pub fn solves(&self) -> bool {
+        self.candidate().is_some_and(|c| c.solves())
+    }
+}
+
+/// A solver's claim: this counter gives this key.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate {
+    nonce: [u8; 16],
+    salt: [u8; 16],
+    found: [u8; KEY_LENGTH],
+    counter: u32,
+    iterations: NonZeroU32,
+}
+
+impl Candidate {
+    /// Whether the key has the prefix and is the one the counter gives: one PBKDF2
+    /// derivation, compared with the claimed key in constant time.
+    pub fn solves(&self) -> bool {
+        if !has_prefix(&self.found) {
             return false;
         }
         let mut password = [0u8; 20];
-        password[..16].copy_from_slice(&nonce);
+        password[..16].copy_from_slice(&self.nonce);
         password[16..].copy_from_slice(&self.counter.to_be_bytes());
-        pbkdf2::verify(pbkdf2::PBKDF2_HMAC_SHA256, iterations, &salt, &password, &found).is_ok()
+        pbkdf2::verify(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            self.iterations,
+            &self.salt,
+            &password,
+            &self.found,
+        )
+        .is_ok()
     }
 }
 

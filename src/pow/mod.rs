@@ -143,10 +143,13 @@ impl Gate {
 
     async fn check(&self, payload: Option<&str>, now: u64) -> Result<(), Refusal> {
         let text = payload.filter(|p| !p.trim().is_empty()).ok_or(Refusal::Missing)?;
-        let mut buf = [0u8; altcha::MAX_PAYLOAD];
-        let payload = altcha::Payload::parse(text, &mut buf).map_err(refusal)?;
-        let nonce = payload.signed(&self.key).map_err(refusal)?;
-        let expires_at = payload.parameters.expires_at;
+        // The decoding buffer lives only here, not across the replay store's await.
+        let (nonce, expires_at, candidate) = {
+            let mut buf = [0u8; altcha::MAX_PAYLOAD];
+            let payload = altcha::Payload::parse(text, &mut buf).map_err(refusal)?;
+            let nonce = payload.signed(&self.key).map_err(refusal)?;
+            (nonce, payload.parameters.expires_at, payload.candidate())
+        };
         if expires_at < now {
             return Err(Refusal::Expired);
         }
@@ -159,7 +162,15 @@ impl Gate {
             Use::Replayed => return Err(Refusal::Replayed),
             Use::Unknown => return Err(Refusal::Unavailable),
         }
-        if !payload.solves() {
+        // One key derivation (`POW_COST` iterations; up to a second at the cap): off the
+        // runtime's threads, so the requests beside it are not held up.
+        let solved = match candidate {
+            Some(candidate) => tokio::task::spawn_blocking(move || candidate.solves())
+                .await
+                .unwrap_or(false),
+            None => false,
+        };
+        if !solved {
             return Err(Refusal::Wrong);
         }
         Ok(())
