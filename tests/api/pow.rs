@@ -326,11 +326,17 @@ async fn redis_out_of_reach_follows_limit_store_failure() {
     let url = format!("redis://127.0.0.1:{closed}/0");
     // deny: refused at once with a 503, nothing issued.
     let deny = gated(&[("LIMIT_STORE", url.as_str()), ("LIMIT_STORE_FAILURE", "deny")]).await;
+    let body = solved(&deny).await;
     let started = Instant::now();
-    let resp = deny.get_with("/anonymous/", "Altcha", &solved(&deny).await).await;
+    let resp = deny.get_with("/anonymous/", "Altcha", &body).await;
     assert_eq!(resp.status(), 503);
     assert_eq!(resp.headers()["retry-after"], "1");
-    assert!(started.elapsed() < Duration::from_secs(1));
+    // At once: well under the 2 s a connection attempt may take (debug build, busy CI).
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(deny.metric("cusdeb_anonymous_pow_replay_store_errors_total").await >= 1.0);
     // allow: this replica's memory still refuses a replay.
     let allow = gated(&[("LIMIT_STORE", url.as_str())]).await;

@@ -172,7 +172,12 @@ async fn with_deny_a_redis_out_of_reach_refuses_tokens_at_once() {
     let started = Instant::now();
     let resp = app.get("/anonymous/").await;
     assert_eq!(resp.status(), 503);
-    assert!(started.elapsed() < Duration::from_millis(500));
+    // At once: well under the 2 s a connection attempt may take (debug build, busy CI).
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(resp.headers()["retry-after"], "1");
     assert!(resp.text().await.unwrap().contains("LIMIT_STORE_FAILURE=deny"));
     assert_eq!(app.get("/healthz").await.status(), 200);
