@@ -257,4 +257,4 @@ pub fn unhex(text: &str, out: &mut [u8]) -> Option<()> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

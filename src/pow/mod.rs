@@ -8,7 +8,9 @@
 //! A token request's payload is checked in this order, each step cheaper than the next: shape
 //! (no heap), signature (one HMAC, constant time), expiry, first use (the replay store takes
 //! the nonce), solution (one key derivation, constant time). A challenge whose solution is
-//! wrong is used up all the same, so nothing sent twice costs a second derivation.
+//! wrong is used up all the same, so nothing sent twice costs a second derivation, and at
+//! most half the cores derive at once, so a flood of wrong solutions to fresh challenges
+//! queues behind itself while the other half signs and serves.
 
 pub mod altcha;
 pub mod replay;
@@ -17,6 +19,7 @@ use std::time::Duration;
 
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
+use tokio::sync::Semaphore;
 
 use crate::config::limits::OnFailure;
 use crate::config::pow::PowConfig;
@@ -78,8 +81,16 @@ pub struct Gate {
     cost: u32,
     ttl: Duration,
     replay: Replay,
+    /// One permit per key derivation that may run at once.
+    derivations: Semaphore,
     rng: SystemRandom,
     metrics: PowMetrics,
+}
+
+/// How many key derivations may run at once: half the cores, at least one.
+pub fn derivation_slots() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (cores / 2).max(1)
 }
 
 impl Gate {
@@ -96,6 +107,7 @@ impl Gate {
             cost: config.cost,
             ttl: config.ttl,
             replay: Replay::new(link, on_failure),
+            derivations: Semaphore::new(derivation_slots()),
             rng,
             metrics,
         }
@@ -163,12 +175,14 @@ impl Gate {
             Use::Unknown => return Err(Refusal::Unavailable),
         }
         // One key derivation (`POW_COST` iterations; up to a second at the cap): off the
-        // runtime's threads, so the requests beside it are not held up.
-        let solved = match candidate {
-            Some(candidate) => tokio::task::spawn_blocking(move || candidate.solves())
+        // runtime's threads, so the requests beside it are not held up, and in one of the
+        // `derivation_slots`, so a flood of them cannot take every core. The semaphore is
+        // never closed, so acquiring fails only in theory; then nothing is derived.
+        let solved = match (candidate, self.derivations.acquire().await) {
+            (Some(candidate), Ok(_slot)) => tokio::task::spawn_blocking(move || candidate.solves())
                 .await
                 .unwrap_or(false),
-            None => false,
+            _ => false,
         };
         if !solved {
             return Err(Refusal::Wrong);
@@ -186,5 +200,34 @@ fn refusal(flaw: altcha::Flaw) -> Refusal {
     match flaw {
         altcha::Flaw::Malformed(why) => Refusal::Malformed(why),
         altcha::Flaw::Tampered => Refusal::Tampered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::secret::Secret;
+
+    #[tokio::test]
+    async fn a_solution_waits_for_a_free_derivation_slot() {
+        let config = PowConfig {
+            cost: 10,
+            ttl: Duration::from_secs(60),
+            key: Some(Secret::new(vec![1u8; 32])),
+        };
+        let gate = Gate::new(&config, None, OnFailure::Allow, PowMetrics::default());
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &[1; 32]);
+        let payload = altcha::tests::solved(&key, 2_000_000_000);
+        // Every slot busy (a flood of derivations): the check waits, it does not derive.
+        let busy = gate.derivations.acquire_many(derivation_slots() as u32).await.unwrap();
+        let waiting = tokio::time::timeout(Duration::from_millis(200), gate.admit(Some(&payload), 1_000)).await;
+        assert!(waiting.is_err(), "derived with no free slot");
+        // That wait used the challenge up (the replay store took it first): a fresh one passes
+        // once a slot is free.
+        drop(busy);
+        let fresh = altcha::tests::solved_with_nonce(&key, 2_000_000_000, [8; 16]);
+        assert_eq!(gate.admit(Some(&fresh), 1_000).await, Ok(()));
     }
 }

@@ -4,8 +4,13 @@
 use super::*;
 
 /// A payload as the widget builds it (`btoa(JSON.stringify(...))`), solved here.
-fn solved(key: &hmac::Key, expires_at: u64) -> String {
-    let (nonce, salt) = ([7u8; 16], [9u8; 16]);
+pub(crate) fn solved(key: &hmac::Key, expires_at: u64) -> String {
+    solved_with_nonce(key, expires_at, [7; 16])
+}
+
+/// [`solved`], for the challenge with `nonce`.
+pub(crate) fn solved_with_nonce(key: &hmac::Key, expires_at: u64, nonce: [u8; 16]) -> String {
+    let salt = [9u8; 16];
     let (nonce_hex, salt_hex) = (hex(&nonce), hex(&salt));
     let parameters = Parameters {
         algorithm: ALGORITHM,
