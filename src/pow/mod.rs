@@ -15,6 +15,7 @@
 pub mod altcha;
 pub mod replay;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ring::hmac;
@@ -82,7 +83,7 @@ pub struct Gate {
     ttl: Duration,
     replay: Replay,
     /// One permit per key derivation that may run at once.
-    derivations: Semaphore,
+    derivations: Arc<Semaphore>,
     rng: SystemRandom,
     metrics: PowMetrics,
 }
@@ -107,7 +108,7 @@ impl Gate {
             cost: config.cost,
             ttl: config.ttl,
             replay: Replay::new(link, on_failure),
-            derivations: Semaphore::new(derivation_slots()),
+            derivations: Arc::new(Semaphore::new(derivation_slots())),
             rng,
             metrics,
         }
@@ -176,12 +177,17 @@ impl Gate {
         }
         // One key derivation (`POW_COST` iterations; up to a second at the cap): off the
         // runtime's threads, so the requests beside it are not held up, and in one of the
-        // `derivation_slots`, so a flood of them cannot take every core. The semaphore is
-        // never closed, so acquiring fails only in theory; then nothing is derived.
-        let solved = match (candidate, self.derivations.acquire().await) {
-            (Some(candidate), Ok(_slot)) => tokio::task::spawn_blocking(move || candidate.solves())
-                .await
-                .unwrap_or(false),
+        // `derivation_slots`, held until the derivation ends even if the client has gone, so a
+        // flood of them cannot take every core. The semaphore is never closed, so acquiring
+        // fails only in theory; then nothing is derived.
+        let solved = match (candidate, self.derivations.clone().acquire_owned().await) {
+            (Some(candidate), Ok(slot)) => tokio::task::spawn_blocking(move || {
+                let solves = candidate.solves();
+                drop(slot);
+                solves
+            })
+            .await
+            .unwrap_or(false),
             _ => false,
         };
         if !solved {
