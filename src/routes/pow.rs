@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{IntoResponse, Request, Response};
+use poem_openapi::types::ToJSON;
 
 use super::challenge::PowProblem;
 use super::problem;
@@ -89,11 +90,8 @@ fn forbidden(refusal: Refusal, challenge_url: &str) -> Response {
         detail: detail.into_owned(),
         challenge: challenge_url.into(),
     };
-    let json = serde_json::json!({
-        "type": body.kind, "title": body.title, "status": body.status,
-        "detail": body.detail, "challenge": body.challenge,
-    });
-    let mut resp = json.to_string().with_status(StatusCode::FORBIDDEN).into_response();
+    // The schema the spec documents, serialised by it.
+    let mut resp = body.to_json_string().with_status(StatusCode::FORBIDDEN).into_response();
     let headers = resp.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(problem::CONTENT_TYPE));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

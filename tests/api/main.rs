@@ -4,6 +4,7 @@
 mod chaos;
 mod cli;
 mod delay;
+mod demo;
 mod file_failures;
 mod helpers;
 mod http;
@@ -14,6 +15,7 @@ mod logs;
 mod metrics;
 mod pg_failures;
 mod pow;
+mod pow_replicas;
 mod replicas;
 mod rotation;
 mod shared_limits;

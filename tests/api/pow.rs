@@ -4,58 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::helpers::altcha::solve;
-use crate::helpers::{TestApp, spawn_app};
-use crate::shared_limits::redis_db;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
-const KEY: &str = "a-pow-hmac-key-of-at-least-32-bytes-for-the-tests";
-
-/// The widget's payload for `challenge` and `solution`.
-fn payload(challenge: &Value, solution: &Value) -> String {
-    STANDARD.encode(json!({"challenge": challenge, "solution": solution}).to_string())
-}
-
-async fn challenge(app: &TestApp) -> Value {
-    let resp = app.get("/anonymous/challenge").await;
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["cache-control"], "no-store");
-    resp.json().await.unwrap()
-}
-
-/// A fresh challenge, solved: the payload.
-async fn solved(app: &TestApp) -> String {
-    let c = challenge(app).await;
-    payload(&c, &solve(&c))
-}
-
-/// `GET /anonymous/` with the payload in the `Altcha` header: status and problem type (if any).
-async fn take(app: &TestApp, payload: &str) -> (u16, String) {
-    let resp = app.get_with("/anonymous/", "Altcha", payload).await;
-    let status = resp.status().as_u16();
-    let body = resp.text().await.unwrap();
-    let kind = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["type"].as_str().map(str::to_owned))
-        .unwrap_or_default();
-    (status, kind.rsplit('/').next().unwrap_or("").to_owned())
-}
-
-async fn gated(extra: &[(&str, &str)]) -> TestApp {
-    let mut env = vec![
-        ("POW", "altcha"),
-        ("POW_COST", "3"),
-        ("POW_HMAC_KEY", KEY),
-        ("ALGO", "ES256"),
-    ];
-    env.extend_from_slice(extra);
-    let app = spawn_app(&env).await;
-    app.wait_ready().await;
-    app
-}
+use crate::helpers::altcha::{challenge, gated, payload, solve, solved, take};
+use crate::helpers::spawn_app;
 
 fn outcome(metrics: &str, outcome: &str) -> f64 {
     crate::helpers::metric(
@@ -241,106 +196,4 @@ async fn with_pow_off_nothing_changes_and_there_is_no_challenge() {
     let demo = app.get("/demo").await;
     assert_eq!(demo.status(), 200);
     assert!(demo.text().await.unwrap().contains("data-pow=\"off\""));
-}
-
-#[tokio::test]
-async fn the_demo_page_and_its_files_come_from_the_binary_under_a_strict_csp() {
-    let app = gated(&[]).await;
-    let page = app.get("/demo").await;
-    assert_eq!(page.status(), 200);
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    for directive in [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "connect-src 'self'",
-    ] {
-        assert!(csp.contains(directive), "{csp}");
-    }
-    assert!(!csp.contains("unsafe"), "{csp}");
-    let html = page.text().await.unwrap();
-    assert!(html.contains("<altcha-widget") && html.contains("data-pow=\"altcha\""));
-    assert!(
-        !html.contains("http://") && !html.contains("https://"),
-        "no absolute URL in the page"
-    );
-    for (file, kind) in [
-        ("demo.js", "text/javascript"),
-        ("altcha.js", "text/javascript"),
-        ("pbkdf2.js", "text/javascript"),
-        ("altcha.css", "text/css"),
-        ("LICENSE-altcha.txt", "text/plain"),
-    ] {
-        let resp = app.get(&format!("/demo/{file}")).await;
-        assert_eq!(resp.status(), 200, "{file}");
-        assert!(
-            resp.headers()["content-type"].to_str().unwrap().starts_with(kind),
-            "{file}"
-        );
-    }
-    assert_eq!(app.get("/demo/../Cargo.toml").await.status(), 404);
-    assert_eq!(app.get("/demo/nothing.js").await.status(), 404);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_payload_used_at_one_replica_is_refused_at_another_through_redis() {
-    let Some(url) = redis_db("pow_replay_two_replicas", 5).await else {
-        return;
-    };
-    let env = [("LIMIT_STORE", url.as_str())];
-    let (a, b) = (gated(&env).await, gated(&env).await);
-    tokio::time::sleep(Duration::from_millis(500)).await; // connected
-    // A challenge from one replica is good at the other (one POW_HMAC_KEY) ...
-    let body = solved(&a).await;
-    assert_eq!(take(&b, &body).await.0, 200);
-    // ... once: at either.
-    assert_eq!(take(&a, &body).await, (403, "replayed".into()));
-    assert_eq!(take(&b, &body).await, (403, "replayed".into()));
-    // The nonce is in Redis, expiring with its challenge.
-    let client = redis::Client::open(url.as_str()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("cusdeb-anonymous:pow:*")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(keys.len(), 1);
-    let ttl: i64 = redis::cmd("PTTL").arg(&keys[0]).query_async(&mut conn).await.unwrap();
-    assert!(
-        (100_000..=122_000).contains(&ttl),
-        "kept until the challenge expires: {ttl} ms"
-    );
-    assert_eq!(
-        a.metric("cusdeb_anonymous_pow_replay_entries").await,
-        0.0,
-        "not in memory"
-    );
-}
-
-#[tokio::test]
-async fn redis_out_of_reach_follows_limit_store_failure() {
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let url = format!("redis://127.0.0.1:{closed}/0");
-    // deny: refused at once with a 503, nothing issued.
-    let deny = gated(&[("LIMIT_STORE", url.as_str()), ("LIMIT_STORE_FAILURE", "deny")]).await;
-    let body = solved(&deny).await;
-    let started = Instant::now();
-    let resp = deny.get_with("/anonymous/", "Altcha", &body).await;
-    assert_eq!(resp.status(), 503);
-    assert_eq!(resp.headers()["retry-after"], "1");
-    // At once: well under the 2 s a connection attempt may take (debug build, busy CI).
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "{:?}",
-        started.elapsed()
-    );
-    assert!(deny.metric("cusdeb_anonymous_pow_replay_store_errors_total").await >= 1.0);
-    // allow: this replica's memory still refuses a replay.
-    let allow = gated(&[("LIMIT_STORE", url.as_str())]).await;
-    let body = solved(&allow).await;
-    assert_eq!(take(&allow, &body).await.0, 200);
-    assert_eq!(take(&allow, &body).await, (403, "replayed".into()));
 }

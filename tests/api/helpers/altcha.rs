@@ -1,7 +1,11 @@
 //! A solver of ALTCHA challenges for the tests, on RustCrypto's HMAC (not the service's ring
-//! code): what a client does with a served challenge.
+//! code): what a client does with a served challenge, and the calls the gate's tests share.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
+
+use super::{TestApp, spawn_app};
 
 /// PBKDF2-HMAC-SHA256, one 32-byte block, by RustCrypto.
 pub fn pbkdf2(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
@@ -48,4 +52,51 @@ pub fn solve(challenge: &Value) -> Value {
         }
     }
     panic!("no solution in a million counters");
+}
+
+const KEY: &str = "a-pow-hmac-key-of-at-least-32-bytes-for-the-tests";
+
+/// The widget's payload for `challenge` and `solution`.
+pub fn payload(challenge: &Value, solution: &Value) -> String {
+    STANDARD.encode(json!({"challenge": challenge, "solution": solution}).to_string())
+}
+
+/// A fresh challenge, served `no-store`.
+pub async fn challenge(app: &TestApp) -> Value {
+    let resp = app.get("/anonymous/challenge").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    resp.json().await.unwrap()
+}
+
+/// A fresh challenge, solved: the payload.
+pub async fn solved(app: &TestApp) -> String {
+    let c = challenge(app).await;
+    payload(&c, &solve(&c))
+}
+
+/// `GET /anonymous/` with the payload in the `Altcha` header: status and problem type (if any).
+pub async fn take(app: &TestApp, payload: &str) -> (u16, String) {
+    let resp = app.get_with("/anonymous/", "Altcha", payload).await;
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap();
+    let kind = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v["type"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    (status, kind.rsplit('/').next().unwrap_or("").to_owned())
+}
+
+/// An app with the gate on (cost 3: solved here in milliseconds), ES256, ready.
+pub async fn gated(extra: &[(&str, &str)]) -> TestApp {
+    let mut env = vec![
+        ("POW", "altcha"),
+        ("POW_COST", "3"),
+        ("POW_HMAC_KEY", KEY),
+        ("ALGO", "ES256"),
+    ];
+    env.extend_from_slice(extra);
+    let app = spawn_app(&env).await;
+    app.wait_ready().await;
+    app
 }
