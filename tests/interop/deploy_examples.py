@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 
 import yaml
 
@@ -61,8 +62,19 @@ def kubernetes(name):
             # machine's is (its TLS is verified in the cluster: the URL must say so).
             assert "sslmode=verify-full" in store, "the manifest's database URL does not verify TLS"
             env["KEY_STORE"] = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+        limit_store = env.get("LIMIT_STORE", "memory")
+        if limit_store.startswith("redis"):
+            # check-config parses the URL and does not connect (the service connects in the
+            # background); across a network the manifest's Redis must be TLS.
+            assert limit_store.startswith("rediss://"), "the manifest's Redis URL does not use TLS"
         text = check_config(env)
         assert "key store:" in text or store == "memory", f"check-config did not open the store:\n{text}"
+        if env.get("POW") == "altcha":
+            assert "altcha" in text, f"check-config does not describe the gate:\n{text}"
+        for values in secrets.values():
+            for key, value in values.items():
+                secret = urllib.parse.urlsplit(value).password if "://" in value else value
+                assert not secret or secret not in text, f"check-config shows the secret {key}"
         if store.startswith("file:"):
             # The file store opens for real: run the keys command against the volume.
             out = subprocess.run([BIN, "keys", "list"], env=env, capture_output=True, text=True, timeout=30)
