@@ -164,7 +164,8 @@ impl<'a> Payload<'a> {
     }
 
     /// What checking the solution needs, owned (so the derivation can leave the runtime);
-    /// `None` when it cannot be a solution (not hex, a zero cost).
+    /// `None` when it cannot be a solution (not hex, a zero cost, a key without the prefix),
+    /// so no derivation is spent on it.
     pub fn candidate(&self) -> Option<Candidate> {
         let p = &self.parameters;
         let mut c = Candidate {
@@ -177,7 +178,7 @@ impl<'a> Payload<'a> {
         unhex(p.nonce, &mut c.nonce)?;
         unhex(p.salt, &mut c.salt)?;
         unhex(self.derived_key, &mut c.found)?;
-        Some(c)
+        has_prefix(&c.found).then_some(c)
     }
 
     /// Whether the solution solves these (signed) parameters (see [`Candidate::solves`]).
@@ -197,12 +198,9 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// Whether the key has the prefix and is the one the counter gives: one PBKDF2
-    /// derivation, compared with the claimed key in constant time.
+    /// Whether the claimed key (which has the prefix) is the one the counter gives: one
+    /// PBKDF2 derivation, compared with the claimed key in constant time.
     pub fn solves(&self) -> bool {
-        if !has_prefix(&self.found) {
-            return false;
-        }
         let mut password = [0u8; 20];
         password[..16].copy_from_slice(&self.nonce);
         password[16..].copy_from_slice(&self.counter.to_be_bytes());

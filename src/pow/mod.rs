@@ -180,15 +180,18 @@ impl Gate {
         // `derivation_slots`, held until the derivation ends even if the client has gone, so a
         // flood of them cannot take every core. The semaphore is never closed, so acquiring
         // fails only in theory; then nothing is derived.
-        let solved = match (candidate, self.derivations.clone().acquire_owned().await) {
-            (Some(candidate), Ok(slot)) => tokio::task::spawn_blocking(move || {
+        let Some(candidate) = candidate else {
+            return Err(Refusal::Wrong);
+        };
+        let solved = match self.derivations.clone().acquire_owned().await {
+            Ok(slot) => tokio::task::spawn_blocking(move || {
                 let solves = candidate.solves();
                 drop(slot);
                 solves
             })
             .await
             .unwrap_or(false),
-            _ => false,
+            Err(_) => false,
         };
         if !solved {
             return Err(Refusal::Wrong);

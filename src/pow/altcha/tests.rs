@@ -66,6 +66,12 @@ fn a_solved_payload_passes_and_every_change_is_caught() {
     let payload = Payload::parse(&enc, &mut buf).unwrap();
     assert!(payload.signed(&key).is_ok(), "the challenge itself is intact");
     assert!(!payload.solves());
+    // A claimed key without the prefix is no candidate: refused without a derivation.
+    let no_prefix = json.replace("\"derivedKey\":\"000", "\"derivedKey\":\"fff");
+    assert_ne!(no_prefix, json);
+    let enc = base64::engine::general_purpose::STANDARD.encode(&no_prefix);
+    let mut buf = [0u8; MAX_PAYLOAD];
+    assert!(Payload::parse(&enc, &mut buf).unwrap().candidate().is_none());
     // Garbage and oversized input.
     let mut buf = [0u8; MAX_PAYLOAD];
     assert!(matches!(Payload::parse("%%%", &mut buf), Err(Flaw::Malformed(_))));
